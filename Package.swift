@@ -1,0 +1,81 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "tgrelay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tgrelay", targets: ["tgrelay"]),
+        .library(name: "TGRelayCore", targets: ["TGRelayCore"]),
+        .library(name: "FakeTelegram", targets: ["FakeTelegram"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Pure domain: no I/O, driven by a clock the caller controls.
+        .target(name: "TGRelayCore"),
+        .target(
+            name: "TGRelayStore",
+            dependencies: [
+                "TGRelayCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "TelegramBotAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "FakeTelegram",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TGRelayServer",
+            dependencies: [
+                "TGRelayCore", "TGRelayStore", "TelegramBotAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "tgrelay",
+            dependencies: [
+                "TGRelayServer", "FakeTelegram", "TGRelayStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TGRelayCoreTests", dependencies: ["TGRelayCore"]),
+        .testTarget(name: "TGRelayStoreTests", dependencies: ["TGRelayStore"]),
+        .testTarget(
+            name: "FakeTelegramTests",
+            dependencies: [
+                "FakeTelegram",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "TGRelayServerTests",
+            dependencies: [
+                "TGRelayServer", "FakeTelegram",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

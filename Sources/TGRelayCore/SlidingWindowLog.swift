@@ -1,0 +1,52 @@
+import Foundation
+
+/// The times of the most recent sends in one scope, enough to enforce "at most N in any W": a new
+/// send may go once the N-th most recent one is `W` (plus margin) old. Keeps only the newest N
+/// times in a ring, so a decision is O(1) and memory is O(N).
+struct SlidingWindowLog: Sendable {
+    let limit: WindowLimit
+    /// `limit.window` plus the safety margin.
+    let span: TimeInterval
+    /// Ascending send times, oldest at `head`.
+    private var ring: [TimeInterval]
+    private var head = 0
+    private(set) var count = 0
+
+    init(limit: WindowLimit, margin: TimeInterval) {
+        self.limit = limit
+        self.span = limit.window + margin
+        self.ring = Array(repeating: 0, count: limit.count)
+    }
+
+    /// The earliest time not before `now` at which one more send stays within the limit.
+    func earliest(notBefore now: TimeInterval) -> TimeInterval {
+        guard count == limit.count else { return now }
+        return max(now, ring[head] + span)
+    }
+
+    /// When this log stops mattering: after it, any send is allowed again.
+    var expiry: TimeInterval {
+        count == 0 ? -.infinity : ring[slot(count - 1)] + span
+    }
+
+    mutating func record(_ time: TimeInterval) {
+        if count == limit.count {
+            // Sends older than all kept ones cannot constrain future sends.
+            guard time > ring[head] else { return }
+            head = (head + 1) % limit.count
+            count -= 1
+        }
+        ring[slot(count)] = time
+        count += 1
+        // Keep ascending order when a send is recorded late; normally the loop does not run.
+        var position = count - 1
+        while position > 0, ring[slot(position - 1)] > ring[slot(position)] {
+            ring.swapAt(slot(position - 1), slot(position))
+            position -= 1
+        }
+    }
+
+    private func slot(_ offset: Int) -> Int {
+        (head + offset) % limit.count
+    }
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import TGRelayCore
+@Test func smoke() { #expect(Bool(true)) }

@@ -44,12 +44,15 @@ public struct AttemptRecord: Sendable, Equatable {
     public var at: Date
     /// Base URL of the Bot API endpoint, never including the token.
     public var endpoint: String
+    /// The method that was called, for the caller's logs; the ledger takes the method from the message
+    /// row so that it always matches the payload hash.
     public var method: String
     public var httpStatus: Int?
     public var ok: Bool
     public var errorCode: Int?
     public var description: String?
     public var retryAfter: Int?
+    /// Replaces the message's ids when not empty (a failed attempt keeps the earlier ones).
     public var telegramMessageIDs: [Int64]
     public var durationMs: Double
     public var responseBody: String?
@@ -63,7 +66,7 @@ public struct AttemptRecord: Sendable, Equatable {
     public var countsAsAttempt: Bool
     public var notBefore: Date?
     public var lastError: String?
-    /// Telegram's `result` JSON when delivered.
+    /// Telegram's `result` JSON when delivered; nil keeps the message's earlier result.
     public var result: String?
 
     public init(
@@ -180,55 +183,120 @@ public struct DeadLetterFilter: Sendable, Equatable {
 /// Per-bot counts for status pages and alerts.
 public struct BotCounts: Sendable, Equatable {
     public var bot: String
+    /// Messages queued, sending or waiting.
     public var pending: Int
+    /// Creation time of the oldest pending message.
     public var oldestPending: Date?
     public var delivered: Int
     public var failed: Int
     public var expired: Int
     public var cancelled: Int
+
+    public init(
+        bot: String, pending: Int = 0, oldestPending: Date? = nil, delivered: Int = 0, failed: Int = 0,
+        expired: Int = 0, cancelled: Int = 0
+    ) {
+        self.bot = bot
+        self.pending = pending
+        self.oldestPending = oldestPending
+        self.delivered = delivered
+        self.failed = failed
+        self.expired = expired
+        self.cancelled = cancelled
+    }
+}
+
+/// A chat the bot may no longer write to (403: blocked, kicked, deactivated).
+public struct InactiveChat: Sendable, Equatable {
+    public var bot: String
+    public var chat: String
+    public var reason: String
+    /// When the chat was first marked inactive (a repeated 403 does not move it).
+    public var since: Date
+
+    public init(bot: String, chat: String, reason: String, since: Date) {
+        self.bot = bot
+        self.chat = chat
+        self.reason = reason
+        self.since = since
+    }
 }
 
 /// Durable storage of outbound messages, lanes, chat state and the ledger.
 ///
 /// Every mutating call returns only after its transaction is committed durably; concurrent calls are
 /// grouped into shared commits by the driver. A failed commit throws and leaves nothing half-written.
+/// Errors are `StoreError`; `isUnavailable` ones (disk full, I/O, database locked or down) are worth
+/// retrying later and map to 503 + Retry-After.
+///
+/// Times are kept to the millisecond and ledger durations to the microsecond: values read back are
+/// rounded to that precision.
 public protocol MessageStore: Sendable {
-    /// Stores all messages in one transaction. Idempotency keys are scoped per bot.
+    /// Stores all messages in one transaction, in order: `results[i]` answers `messages[i]`.
+    /// Idempotency keys are scoped per bot and also apply between messages of the same call.
+    /// The chat is stored as given: callers resolve `chatMigration` first if they want to.
     func accept(_ messages: [NewMessage], now: Date) async throws -> [AcceptResult]
     func message(id: Int64) async throws -> OutboundMessage?
     /// Cancels a message that is queued or waiting; returns the message as it is afterwards (nil if unknown).
     func cancel(id: Int64, now: Date) async throws -> OutboundMessage?
 
-    /// Lanes that have at least one non-final message, for one bot or all.
+    /// Lanes that have at least one non-final message, for one bot or all, ordered by bot then chat.
     func pendingLanes(bot: String?) async throws -> [LaneKey]
     /// The oldest (in lane order) non-final message of a lane.
     func laneHead(_ lane: LaneKey) async throws -> OutboundMessage?
     /// Marks a message `sending` before its request goes out, so a crash leaves evidence of ambiguity.
-    func markSending(id: Int64, now: Date) async throws
-    /// Updates the message and appends the hash-chained ledger row, atomically.
+    /// Returns false, changing nothing, unless the message was `queued` or `waiting`: the caller must
+    /// then not send it (it was cancelled, expired or is already being sent).
+    @discardableResult
+    func markSending(id: Int64, now: Date) async throws -> Bool
+    /// Updates the message and appends the hash-chained ledger row, atomically. The ledger row's bot,
+    /// chat, method and payload hash come from the message row. Throws `StoreError.Code.notFound` for
+    /// an unknown message.
     func record(_ attempt: AttemptRecord) async throws
-    /// A transition without an attempt (expired, failed fast, waiting).
-    func apply(_ transition: Transition) async throws
+    /// A transition without an attempt (expired, failed fast, waiting). Applies only to a non-final
+    /// message (final states never change, so a cancel racing an expiry is harmless); returns whether
+    /// it applied.
+    @discardableResult
+    func apply(_ transition: Transition) async throws -> Bool
     /// After a crash: messages left `sending` become `waiting` and are flagged ambiguous
     /// (or `failed` with reason `outcome_unknown` when accepted with at_most_once). Returns how many.
     func recoverInterruptedSends(now: Date) async throws -> Int
 
-    /// The group became a supergroup: every non-final message of (bot, from) now targets `to`; the mapping is kept.
+    /// The group became a supergroup: every non-final message of (bot, from) now targets `to`; the
+    /// mapping is kept. Messages keep their place in accept order, so they merge into the `to` lane by
+    /// accept order.
     func migrateChat(bot: String, from: String, to: String, now: Date) async throws
+    /// Where a migrated chat went (following chains), nil if it never migrated.
     func chatMigration(bot: String, chat: String) async throws -> String?
     /// Marks a chat inactive (403): later messages fail fast with the reason.
     func setChatInactive(bot: String, chat: String, reason: String, now: Date) async throws
     func reactivateChat(bot: String, chat: String) async throws
     func inactiveReason(bot: String, chat: String) async throws -> String?
-    func inactiveChats(bot: String?) async throws -> [(chat: String, bot: String, reason: String, since: Date)]
+    /// Inactive chats, for one bot or all, ordered by bot then chat.
+    func inactiveChats(bot: String?) async throws -> [InactiveChat]
 
+    /// Failed messages, newest failure first.
     func deadLetters(_ filter: DeadLetterFilter) async throws -> [OutboundMessage]
-    /// Puts failed messages back at the end of their lanes as `queued` with a fresh attempt budget.
+    /// Puts failed messages back at the end of their lanes as `queued` with a fresh attempt budget
+    /// (attempts 0, no notBefore, lastError cleared: the ledger keeps the history; `ambiguous` stays,
+    /// since an earlier attempt may still have reached Telegram). Ids that are unknown or not failed
+    /// are skipped; returns the replayed messages in the order given.
     func replay(ids: [Int64], now: Date) async throws -> [OutboundMessage]
+    /// Replays the dead letters the filter selects (up to its limit), newest failure first.
     func replayDeadLetters(_ filter: DeadLetterFilter, now: Date) async throws -> [OutboundMessage]
 
+    /// Ledger rows matching the query in seq order.
     func ledger(_ query: LedgerQuery) async throws -> [LedgerEntry]
+    /// Walks the whole chain from its anchor and names the first row that does not fit.
     func verifyLedger() async throws -> LedgerVerification
+    /// Deletes the oldest ledger rows (every row before the first one at or after `before`) after
+    /// checking them, and moves the anchor to the last deleted row so the rest stays verifiable.
+    /// Throws `StoreError.Code.ledgerBroken` (deleting nothing) if the rows to delete do not verify.
+    /// Returns how many rows were deleted.
+    func pruneLedger(before: Date) async throws -> Int
 
     func counts() async throws -> [BotCounts]
+
+    /// Waits for calls in flight, then releases the database. Later calls throw `StoreError.Code.closed`.
+    func close() async throws
 }

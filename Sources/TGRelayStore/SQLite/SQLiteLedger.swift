@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import TGRelayCore
+
+extension SQLiteMessageStore {
+    public func ledger(_ query: LedgerQuery) async throws -> [LedgerEntry] {
+        let chat = query.chat.map { LedgerHash.keyedChat($0, key: ledgerChatKey) }
+        return try await read { db in
+            var conditions: [String] = []
+            var arguments = StatementArguments()
+            func add(_ condition: String, _ value: (any DatabaseValueConvertible)?) {
+                guard let value else { return }
+                conditions.append(condition)
+                arguments += [value]
+            }
+            add("message_id = ?", query.messageID)
+            add("chat = ?", chat)
+            add("bot = ?", query.bot)
+            add("at >= ?", query.since?.storeMillis)
+            add("at < ?", query.until?.storeMillis)
+            add("seq > ?", query.afterSeq)
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [max(0, query.limit)]
+            return try Row.fetchAll(
+                db, sql: "SELECT \(SQLiteLedger.columns) FROM ledger \(whereClause) ORDER BY seq LIMIT ?",
+                arguments: arguments
+            ).map(SQLiteLedger.decode)
+        }
+    }
+
+    public func verifyLedger() async throws -> LedgerVerification {
+        try await read { db in
+            let chain = try SQLiteLedger.chain(db)
+            return try SQLiteLedger.verify(db, from: chain.anchor, through: chain.head.seq, expectedHead: chain.head)
+        }
+    }
+
+    public func pruneLedger(before: Date) async throws -> Int {
+        let cutoff = before.storeMillis
+        return try await write { db in
+            let chain = try SQLiteLedger.chain(db)
+            // Keep every row from the first one at or after the cutoff: the deleted part is a prefix in seq
+            // order even if `at` is not perfectly monotonic.
+            let firstKept = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM ledger WHERE at >= ?", arguments: [cutoff])
+            let lastPruned = (firstKept ?? chain.head.seq + 1) - 1
+            guard lastPruned > chain.anchor.seq else { return 0 }
+            guard case .valid = try SQLiteLedger.verify(db, from: chain.anchor, through: lastPruned, expectedHead: nil),
+                  let anchorHash = try String.fetchOne(db, sql: "SELECT hash FROM ledger WHERE seq = ?", arguments: [lastPruned])
+            else {
+                throw StoreError(code: .ledgerBroken, detail: "rows to prune do not verify")
+            }
+            try db.execute(sql: "DELETE FROM ledger WHERE seq <= ?", arguments: [lastPruned])
+            let deleted = db.changesCount
+            try db.execute(
+                sql: "UPDATE ledger_chain SET anchor_seq = ?, anchor_hash = ?", arguments: [lastPruned, anchorHash])
+            return deleted
+        }
+    }
+}
+
+/// The ledger table and its hash chain (see `LedgerHash` for the encoding).
+enum SQLiteLedger {
+    struct Link {
+        var seq: Int64
+        var hash: String
+    }
+
+    static let columns = """
+        seq, at, message_id, bot, chat, method, payload_hash, endpoint, http_status, ok, error_code, description, \
+        retry_after, telegram_message_ids, duration_us, response_body, outcome, ambiguous, prev_hash, hash
+        """
+
+    static func chain(_ db: Database) throws -> (anchor: Link, head: Link) {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM ledger_chain WHERE id = 1")
+        else {
+            throw StoreError(code: .corrupt, detail: "ledger chain state missing")
+        }
+        return (Link(seq: row[0], hash: row[1]), Link(seq: row[2], hash: row[3]))
+    }
+
+    /// Appends the attempt's row, linked to the current head; bot, chat, method and payload hash come from
+    /// the message row (already updated by the caller in the same transaction).
+    static func append(_ attempt: AttemptRecord, chatKey: [UInt8]?, _ db: Database) throws {
+        guard let message = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT bot, chat, method, payload_hash FROM message WHERE id = ?"),
+            arguments: [attempt.messageID])
+        else {
+            throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+        }
+        let head = try chain(db).head
+        let bot: String = message[0]
+        // Normalized to the stored precision before hashing, so that the hash covers exactly what is kept.
+        var entry = LedgerEntry(
+            seq: head.seq + 1, at: Date(storeMillis: attempt.at.storeMillis), messageID: attempt.messageID,
+            bot: bot, chat: LedgerHash.keyedChat(message[1], key: chatKey), method: message[2],
+            payloadHash: message[3], endpoint: attempt.endpoint, httpStatus: attempt.httpStatus, ok: attempt.ok,
+            errorCode: attempt.errorCode, description: attempt.description, retryAfter: attempt.retryAfter,
+            telegramMessageIDs: attempt.telegramMessageIDs,
+            durationMs: Double(LedgerHash.durationMicros(attempt.durationMs)) / 1000,
+            responseBody: attempt.responseBody, outcome: attempt.outcome, ambiguous: attempt.ambiguous,
+            prevHash: head.hash, hash: "")
+        entry.hash = LedgerHash.compute(entry)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO ledger (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [
+            entry.seq, entry.at.storeMillis, entry.messageID, entry.bot, entry.chat, entry.method, entry.payloadHash,
+            entry.endpoint, entry.httpStatus, entry.ok, entry.errorCode, entry.description, entry.retryAfter,
+            TelegramIDs.encode(entry.telegramMessageIDs), LedgerHash.durationMicros(entry.durationMs),
+            entry.responseBody, entry.outcome, entry.ambiguous, entry.prevHash, entry.hash,
+        ])
+        try db.execute(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [entry.seq, entry.hash])
+    }
+
+    static func decode(_ row: Row) -> LedgerEntry {
+        LedgerEntry(
+            seq: row[0], at: Date(storeMillis: row[1]), messageID: row[2], bot: row[3], chat: row[4], method: row[5],
+            payloadHash: row[6], endpoint: row[7], httpStatus: row[8], ok: row[9], errorCode: row[10],
+            description: row[11], retryAfter: row[12], telegramMessageIDs: TelegramIDs.decode(row[13]),
+            durationMs: Double(row[14] as Int64) / 1000, responseBody: row[15], outcome: row[16], ambiguous: row[17],
+            prevHash: row[18], hash: row[19])
+    }
+
+    /// Walks rows after `anchor` up to `last` in seq order through a cursor (one row in memory at a time),
+    /// recomputing each hash. With `expectedHead`, also checks that the chain ends where the head says, which
+    /// catches rows deleted at the end or appended behind the store's back.
+    static func verify(_ db: Database, from anchor: Link, through last: Int64, expectedHead: Link?) throws -> LedgerVerification {
+        var expectedSeq = anchor.seq + 1
+        var previousHash = anchor.hash
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT \(columns) FROM ledger WHERE seq <= ? ORDER BY seq", arguments: [expectedHead == nil ? last : Int64.max])
+        while let row = try cursor.next() {
+            let entry = decode(row)
+            if entry.seq < expectedSeq {
+                return .broken(atSeq: entry.seq, reason: "row at or before the anchor")
+            }
+            if entry.seq > expectedSeq {
+                return .broken(atSeq: expectedSeq, reason: "row missing")
+            }
+            if let head = expectedHead, entry.seq > head.seq {
+                return .broken(atSeq: entry.seq, reason: "row after the recorded head")
+            }
+            if entry.prevHash != previousHash {
+                return .broken(atSeq: entry.seq, reason: "previous hash does not match the previous row")
+            }
+            if LedgerHash.compute(entry) != entry.hash {
+                return .broken(atSeq: entry.seq, reason: "row content does not match its hash")
+            }
+            previousHash = entry.hash
+            expectedSeq += 1
+        }
+        let lastSeen = expectedSeq - 1
+        if lastSeen < last {
+            return .broken(atSeq: expectedSeq, reason: "row missing")
+        }
+        if let head = expectedHead, previousHash != head.hash {
+            return .broken(atSeq: lastSeen, reason: "last row does not match the recorded head")
+        }
+        return .valid(rows: lastSeen - anchor.seq)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import TGRelayCore
+
+/// The embedded SQLite driver: one database file in WAL mode with `synchronous=FULL`, so a write returns
+/// only after its commit reached the disk, and readers never wait for the writer.
+///
+/// All writes go through a `GroupCommitWriter` (one transaction per group of concurrent calls); reads use
+/// the pool's reader connections. The methods live in one extension per concern (accept, dispatch, chats,
+/// dead letters, ledger).
+public final class SQLiteMessageStore: MessageStore {
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+    let ledgerChatKey: [UInt8]?
+
+    /// Opens the database at `path`, creating it and its schema if needed.
+    public init(path: String, options: StoreConfiguration.Options = StoreConfiguration.Options()) throws {
+        var configuration = Configuration()
+        configuration.label = "tgrelay.store"
+        configuration.busyMode = .timeout(Self.seconds(options.busyTimeout))
+        configuration.maximumReaderCount = max(1, options.readerCount)
+        let maximumSize = options.maximumSize
+        configuration.prepareDatabase { db in
+            // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
+            // (NORMAL, the usual WAL setting, may lose the last commits).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            if let maximumSize {
+                let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+                try db.execute(sql: "PRAGMA max_page_count = \(max(1, maximumSize / pageSize))")
+            }
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteSchema.migrator.migrate(pool)
+        } catch {
+            throw StoreError.mapping(error)
+        }
+        writer = GroupCommitWriter(pool: pool)
+        ledgerChatKey = options.ledgerChatKey
+    }
+
+    public func close() async throws {
+        guard !writer.isClosed else { return }
+        await writer.close()
+        do {
+            try pool.close()
+        } catch {
+            throw StoreError.mapping(error)
+        }
+    }
+
+    /// A write that returns once its group commit is durable.
+    func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write(operation)
+    }
+
+    /// A read on a snapshot of the last commit.
+    func read<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if writer.isClosed {
+            throw StoreError(code: .closed)
+        }
+        do {
+            return try await pool.read(operation)
+        } catch {
+            throw StoreError.mapping(error)
+        }
+    }
+
+    public func message(id: Int64) async throws -> OutboundMessage? {
+        try await read { db in try MessageRow.fetch(db, id: id) }
+    }
+
+    public func counts() async throws -> [BotCounts] {
+        try await read { db in
+            var byBot: [String: BotCounts] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT bot, status, n FROM bot_status_count") {
+                let bot: String = row[0]
+                let n: Int = row[2]
+                var counts = byBot[bot] ?? BotCounts(bot: bot)
+                switch MessageStatus(rawValue: row[1]) {
+                case .queued, .sending, .waiting: counts.pending += n
+                case .delivered: counts.delivered += n
+                case .failed: counts.failed += n
+                case .expired: counts.expired += n
+                case .cancelled: counts.cancelled += n
+                case nil: throw StoreError(code: .corrupt, detail: "unknown message status")
+                }
+                byBot[bot] = counts
+            }
+            let oldest = try db.cachedStatement(sql: """
+                SELECT created_at FROM message WHERE bot = ? AND status IN \(SQLiteSchema.pending)
+                ORDER BY created_at LIMIT 1
+                """)
+            for (bot, var counts) in byBot where counts.pending > 0 {
+                counts.oldestPending = try Int64.fetchOne(oldest, arguments: [bot]).map { Date(storeMillis: $0) }
+                byBot[bot] = counts
+            }
+            return byBot.values.sorted { $0.bot < $1.bot }
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,145 @@
+import GRDB
+
+/// The SQLite schema, created and upgraded by GRDB's migrator (each migration runs once, in a transaction).
+///
+/// Design notes:
+/// - `message.seq` orders a lane: a global counter (`sequence`) hands out increasing values at accept and
+///   again at replay, which moves a replayed message to the end of its lane. Migration keeps seqs, so a
+///   re-targeted lane merges with the new one in accept order.
+/// - Partial indexes cover only non-final messages, so lane heads stay O(log n) however many delivered
+///   messages accumulate, and they cost nothing once a message is final.
+/// - `lane` and `bot_status_count` are kept by triggers, so every statement that changes a message keeps
+///   them exact; `pendingLanes` and `counts` then read a row per lane or per (bot, status).
+/// - Times are integer milliseconds since 1970, durations integer microseconds.
+enum SQLiteSchema {
+    static let pending = "('queued', 'sending', 'waiting')"
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: messages + lanesAndCounts + chats + ledger)
+        }
+        return migrator
+    }
+
+    private static let messages = """
+        CREATE TABLE message (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after old rows are deleted
+            seq INTEGER NOT NULL,
+            bot TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            method TEXT NOT NULL,
+            params TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before INTEGER,
+            deadline INTEGER,
+            idempotency_key TEXT,
+            at_most_once INTEGER NOT NULL,
+            callback_url TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            result TEXT,
+            telegram_message_ids TEXT NOT NULL DEFAULT '',
+            last_error TEXT,
+            ambiguous INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX message_idempotency ON message(bot, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX message_lane ON message(bot, chat, seq) WHERE status IN \(pending);
+        CREATE INDEX message_pending_age ON message(bot, created_at) WHERE status IN \(pending);
+        CREATE INDEX message_sending ON message(id) WHERE status = 'sending';
+        CREATE INDEX message_failed ON message(updated_at, id) WHERE status = 'failed';
+        CREATE TABLE sequence (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO sequence (name, value) VALUES ('message_seq', 0);
+
+        """
+
+    private static let lanesAndCounts = """
+        CREATE TABLE lane (
+            bot TEXT NOT NULL, chat TEXT NOT NULL, pending INTEGER NOT NULL, PRIMARY KEY (bot, chat)
+        ) WITHOUT ROWID;
+        CREATE TABLE bot_status_count (
+            bot TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, status)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER message_insert AFTER INSERT ON message BEGIN
+            INSERT INTO bot_status_count (bot, status, n) VALUES (NEW.bot, NEW.status, 1)
+                ON CONFLICT (bot, status) DO UPDATE SET n = n + 1;
+            INSERT INTO lane (bot, chat, pending) SELECT NEW.bot, NEW.chat, 1 WHERE NEW.status IN \(pending)
+                ON CONFLICT (bot, chat) DO UPDATE SET pending = pending + 1;
+        END;
+        CREATE TRIGGER message_delete AFTER DELETE ON message BEGIN
+            UPDATE bot_status_count SET n = n - 1 WHERE bot = OLD.bot AND status = OLD.status;
+            UPDATE lane SET pending = pending - 1
+                WHERE bot = OLD.bot AND chat = OLD.chat AND OLD.status IN \(pending);
+            DELETE FROM lane WHERE bot = OLD.bot AND chat = OLD.chat AND pending <= 0;
+        END;
+        CREATE TRIGGER message_status_count AFTER UPDATE OF status ON message
+        WHEN OLD.status IS NOT NEW.status BEGIN
+            UPDATE bot_status_count SET n = n - 1 WHERE bot = OLD.bot AND status = OLD.status;
+            INSERT INTO bot_status_count (bot, status, n) VALUES (NEW.bot, NEW.status, 1)
+                ON CONFLICT (bot, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER message_lane_leave AFTER UPDATE OF status, chat ON message
+        WHEN OLD.status IN \(pending) AND (NEW.status NOT IN \(pending) OR NEW.chat IS NOT OLD.chat) BEGIN
+            UPDATE lane SET pending = pending - 1 WHERE bot = OLD.bot AND chat = OLD.chat;
+            DELETE FROM lane WHERE bot = OLD.bot AND chat = OLD.chat AND pending <= 0;
+        END;
+        CREATE TRIGGER message_lane_enter AFTER UPDATE OF status, chat ON message
+        WHEN NEW.status IN \(pending) AND (OLD.status NOT IN \(pending) OR NEW.chat IS NOT OLD.chat) BEGIN
+            INSERT INTO lane (bot, chat, pending) VALUES (NEW.bot, NEW.chat, 1)
+                ON CONFLICT (bot, chat) DO UPDATE SET pending = pending + 1;
+        END;
+
+        """
+
+    private static let chats = """
+        CREATE TABLE chat_migration (
+            bot TEXT NOT NULL, from_chat TEXT NOT NULL, to_chat TEXT NOT NULL, migrated_at INTEGER NOT NULL,
+            PRIMARY KEY (bot, from_chat)
+        ) WITHOUT ROWID;
+        CREATE TABLE inactive_chat (
+            bot TEXT NOT NULL, chat TEXT NOT NULL, reason TEXT NOT NULL, since INTEGER NOT NULL,
+            PRIMARY KEY (bot, chat)
+        ) WITHOUT ROWID;
+
+        """
+
+    /// `ledger_chain` holds the anchor (the last pruned row, or seq 0 with 64 zeros) and the head (the last
+    /// appended row), so that verification starts from the anchor and also notices rows deleted at the end.
+    private static let ledger = """
+        CREATE TABLE ledger (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            bot TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            method TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            http_status INTEGER,
+            ok INTEGER NOT NULL,
+            error_code INTEGER,
+            description TEXT,
+            retry_after INTEGER,
+            telegram_message_ids TEXT NOT NULL,
+            duration_us INTEGER NOT NULL,
+            response_body TEXT,
+            outcome TEXT NOT NULL,
+            ambiguous INTEGER NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX ledger_message ON ledger(message_id);
+        CREATE INDEX ledger_chat ON ledger(chat, bot);
+        CREATE INDEX ledger_at ON ledger(at);
+        CREATE TABLE ledger_chain (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            anchor_seq INTEGER NOT NULL, anchor_hash TEXT NOT NULL,
+            head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL
+        );
+        INSERT INTO ledger_chain (id, anchor_seq, anchor_hash, head_seq, head_hash)
+            VALUES (1, 0, '\(LedgerHash.genesis)', 0, '\(LedgerHash.genesis)');
+
+        """
+}

@@ -1,0 +1,51 @@
+/// Which store to open and how; `makeStore(_:)` opens it.
+///
+/// ```swift
+/// let store = try await makeStore(.sqlite(path: "/var/lib/tgrelay/relay.db"))
+/// ```
+public struct StoreConfiguration: Sendable {
+    enum Backend: Sendable {
+        case sqlite(path: String)
+    }
+
+    let backend: Backend
+    public var options: Options
+
+    public struct Options: Sendable {
+        /// How long a write waits for a lock held by another process (a backup, `tgrelay ledger verify`)
+        /// before failing with `StoreError.Code.busy`.
+        public var busyTimeout: Duration
+        /// An upper bound on the database size in bytes, nil for none. Reaching it fails writes with
+        /// `StoreError.Code.diskFull`, as a full disk would: a quota that keeps the relay from filling a
+        /// shared disk.
+        public var maximumSize: Int64?
+        /// When set, the ledger keeps HMAC-SHA256(key, chat) instead of chat ids (`ledger.hash_chat_ids`),
+        /// and `LedgerQuery.chat` is hashed the same way before matching.
+        public var ledgerChatKey: [UInt8]?
+        /// Connections that serve reads concurrently with the single writer.
+        public var readerCount: Int
+
+        public init(
+            busyTimeout: Duration = .seconds(5), maximumSize: Int64? = nil, ledgerChatKey: [UInt8]? = nil,
+            readerCount: Int = 4
+        ) {
+            self.busyTimeout = busyTimeout
+            self.maximumSize = maximumSize
+            self.ledgerChatKey = ledgerChatKey
+            self.readerCount = readerCount
+        }
+    }
+
+    /// An embedded SQLite database in one file (with its `-wal` and `-shm` companions), created if missing.
+    public static func sqlite(path: String, options: Options = Options()) -> StoreConfiguration {
+        StoreConfiguration(backend: .sqlite(path: path), options: options)
+    }
+}
+
+/// Opens (creating or migrating as needed) the store the configuration names.
+public func makeStore(_ configuration: StoreConfiguration) async throws -> any MessageStore {
+    switch configuration.backend {
+    case .sqlite(let path):
+        try SQLiteMessageStore(path: path, options: configuration.options)
+    }
+}

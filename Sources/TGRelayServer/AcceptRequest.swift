@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import Hummingbird
+import TGRelayCore
+import TGRelayStore
+
+/// Turns a REST body into a `NewMessage`, or an `APIError` naming the offending field.
+struct AcceptRequest {
+    /// Top-level keys of the full form; anything else in a body without `params` is the shorthand's Bot API params.
+    static let envelopeKeys: Set<String> = [
+        "bot", "method", "params", "idempotency_key", "ttl_seconds", "deliver_by", "callback_url", "at_most_once",
+    ]
+
+    let configuration: RelayConfiguration
+
+    /// `fieldPrefix` locates the item inside a batch (`messages[3].`) so errors name the exact field.
+    func parse(_ body: [String: Any], idempotencyHeader: String?, now: Date, fieldPrefix: String = "") throws -> NewMessage {
+        let botName = try string(body, "bot", prefix: fieldPrefix) ?? "default"
+        guard configuration.bot(named: botName) != nil else {
+            throw APIError(.notFound, code: "unknown_bot", message: "no bot named \(botName) is configured", field: fieldPrefix + "bot")
+        }
+        let method = try string(body, "method", prefix: fieldPrefix) ?? "sendMessage"
+        let params: [String: Any]
+        if let raw = body["params"] {
+            guard let object = raw as? [String: Any] else {
+                throw APIError.invalid("invalid_field", "params must be a JSON object", field: fieldPrefix + "params")
+            }
+            params = object
+        } else {
+            params = body.filter { !Self.envelopeKeys.contains($0.key) }
+        }
+        return try message(bot: botName, method: method, params: params, envelope: body, idempotencyHeader: idempotencyHeader, now: now, fieldPrefix: fieldPrefix)
+    }
+
+    /// Builds and validates one message; `envelope` carries the delivery options.
+    func message(
+        bot: String, method: String, params: [String: Any], envelope: [String: Any], idempotencyHeader: String?,
+        now: Date, fieldPrefix: String
+    ) throws -> NewMessage {
+        if let failure = SendValidation.validate(method: method, params: params) {
+            let field = failure.field.map { failure.field == "method" ? fieldPrefix + $0 : fieldPrefix + "params." + $0 }
+            throw APIError.invalid(failure.code, failure.message, field: field)
+        }
+        guard let chat = ChatReference.canonical(params["chat_id"]) else {
+            throw APIError.invalid("invalid_chat_id", "chat_id must be an integer or an @username", field: fieldPrefix + "params.chat_id")
+        }
+        let canonicalParams = try CanonicalJSON.string(params)
+        let key = try string(envelope, "idempotency_key", prefix: fieldPrefix) ?? idempotencyHeader
+        if let key, key.isEmpty || key.utf8.count > 256 {
+            throw APIError.invalid("invalid_field", "idempotency_key must be 1-256 bytes", field: fieldPrefix + "idempotency_key")
+        }
+        let callback = try string(envelope, "callback_url", prefix: fieldPrefix)
+        if let callback, URL(string: callback)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw APIError.invalid("invalid_field", "callback_url must be an http(s) URL", field: fieldPrefix + "callback_url")
+        }
+        let atMostOnce: Bool
+        switch envelope["at_most_once"] {
+        case nil, is NSNull: atMostOnce = false
+        case let value as Bool: atMostOnce = value
+        default: throw APIError.invalid("invalid_field", "at_most_once must be a boolean", field: fieldPrefix + "at_most_once")
+        }
+        return NewMessage(
+            bot: bot, chat: chat, method: method, params: canonicalParams,
+            payloadHash: Self.payloadHash(bot: bot, method: method, canonicalParams: canonicalParams),
+            idempotencyKey: key, deadline: try deadline(envelope, now: now, prefix: fieldPrefix),
+            atMostOnce: atMostOnce, callbackURL: callback)
+    }
+
+    static func payloadHash(bot: String, method: String, canonicalParams: String) -> String {
+        let digest = SHA256.hash(data: Data("\(bot)\n\(method)\n\(canonicalParams)".utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func deadline(_ body: [String: Any], now: Date, prefix: String) throws -> Date? {
+        switch (body["ttl_seconds"], body["deliver_by"]) {
+        case (nil, nil): return nil
+        case (.some, .some):
+            throw APIError.invalid("invalid_field", "give ttl_seconds or deliver_by, not both", field: prefix + "deliver_by")
+        case (let ttl?, nil):
+            guard let seconds = (ttl as? NSNumber)?.doubleValue, !(ttl is Bool), seconds > 0 else {
+                throw APIError.invalid("invalid_field", "ttl_seconds must be a positive number", field: prefix + "ttl_seconds")
+            }
+            return now.addingTimeInterval(seconds)
+        case (nil, let by?):
+            if let text = by as? String, let date = Self.iso8601(text) { return date }
+            if let seconds = (by as? NSNumber)?.doubleValue, !(by is Bool) { return Date(timeIntervalSince1970: seconds) }
+            throw APIError.invalid("invalid_field", "deliver_by must be an ISO-8601 time or Unix seconds", field: prefix + "deliver_by")
+        }
+    }
+
+    static func iso8601(_ text: String) -> Date? {
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
+    private func string(_ body: [String: Any], _ key: String, prefix: String) throws -> String? {
+        switch body[key] {
+        case nil, is NSNull: return nil
+        case let value as String: return value
+        default: throw APIError.invalid("invalid_field", "\(key) must be a string", field: prefix + key)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import TGRelayCore
+import TGRelayStore
+
+/// Dead letters, ledger and chat state.
+struct AdminRoutes {
+    let store: any MessageStore
+    let dispatcher: Dispatcher
+
+    func register(on router: RouterGroup<RelayRequestContext>) {
+        router.get("dead-letters") { request, _ in
+            let messages = try await storeCall { try await store.deadLetters(try deadLetterFilter(request.uri.queryParameters)) }
+            return JSONBody.response(["dead_letters": messages.map(MessageView.json)])
+        }
+        router.post("dead-letters/:id/replay") { _, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.invalid("invalid_field", "id must be an integer", field: "id")
+            }
+            let replayed = try await storeCall { try await store.replay(ids: [id], now: Date()) }
+            guard let message = replayed.first else {
+                throw APIError(.notFound, code: "not_found", message: "no dead letter \(id)")
+            }
+            await dispatcher.lanesChanged([message.lane])
+            return JSONBody.response(MessageView.json(message))
+        }
+        // Bulk replay: the same filter as the listing, in the query or a JSON body.
+        router.post("dead-letters/replay") { request, _ in
+            var query = request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
+            if let body = try? await JSONBody.object(from: request, limit: 1 << 16) {
+                for (key, value) in body { query[key] = "\(value)" }
+            }
+            let filter = try deadLetterFilter(query, defaultLimit: 10_000)
+            let replayed = try await storeCall { try await store.replayDeadLetters(filter, now: Date()) }
+            await dispatcher.lanesChanged(Set(replayed.map(\.lane)))
+            return JSONBody.response(["replayed": replayed.count, "ids": replayed.map(\.id)])
+        }
+        router.get("ledger") { request, _ in
+            let entries = try await storeCall { try await store.ledger(try ledgerQuery(request.uri.queryParameters)) }
+            return JSONBody.response(["entries": entries.map(LedgerView.json)])
+        }
+        router.get("ledger/export") { request, _ in
+            var query = try ledgerQuery(request.uri.queryParameters)
+            query.limit = 1000
+            let pages = LedgerPages(store: store, query: query)
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(asyncSequence: pages))
+        }
+        router.post("chats/:bot/:chat/reactivate") { _, context in
+            guard let bot = context.parameters.get("bot"), let chat = context.parameters.get("chat") else {
+                throw APIError.invalid("missing_field", "bot and chat are required", field: "chat")
+            }
+            try await storeCall { try await store.reactivateChat(bot: bot, chat: chat) }
+            await dispatcher.chatReactivated(LaneKey(bot: bot, chat: chat))
+            return JSONBody.response(["bot": bot, "chat_id": chat, "active": true])
+        }
+        router.get("chats/inactive") { _, _ in
+            let chats = try await storeCall { try await store.inactiveChats(bot: nil) }
+            return JSONBody.response(["inactive_chats": chats.map { ["bot": $0.bot, "chat_id": $0.chat, "reason": $0.reason, "since": MessageView.timestamp($0.since)] }])
+        }
+    }
+
+    private func deadLetterFilter<Q: Sequence>(_ query: Q, defaultLimit: Int = 100) throws -> DeadLetterFilter
+    where Q.Element == (key: Substring, value: Substring) {
+        try deadLetterFilter(query.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }, defaultLimit: defaultLimit)
+    }
+
+    private func deadLetterFilter(_ query: [String: String], defaultLimit: Int = 100) throws -> DeadLetterFilter {
+        DeadLetterFilter(
+            bot: query["bot"], chat: query["chat_id"] ?? query["chat"], reasonContains: query["reason"],
+            limit: try limit(query["limit"], default: defaultLimit, max: 10_000))
+    }
+
+    private func ledgerQuery(_ parameters: Hummingbird.URI.QueryParameters) throws -> LedgerQuery {
+        let query = parameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
+        func integer(_ key: String) throws -> Int64? {
+            guard let text = query[key] else { return nil }
+            guard let value = Int64(text) else { throw APIError.invalid("invalid_field", "\(key) must be an integer", field: key) }
+            return value
+        }
+        func time(_ key: String) throws -> Date? {
+            guard let text = query[key] else { return nil }
+            if let date = AcceptRequest.iso8601(text) { return date }
+            if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+            throw APIError.invalid("invalid_field", "\(key) must be an ISO-8601 time or Unix seconds", field: key)
+        }
+        return LedgerQuery(
+            messageID: try integer("message_id"), chat: query["chat_id"] ?? query["chat"], bot: query["bot"],
+            since: try time("since"), until: try time("until"), afterSeq: try integer("after_seq"),
+            limit: try limit(query["limit"], default: 100, max: 1000))
+    }
+
+    private func limit(_ text: String?, default value: Int, max: Int) throws -> Int {
+        guard let text else { return value }
+        guard let limit = Int(text), (1...max).contains(limit) else {
+            throw APIError.invalid("invalid_field", "limit must be 1-\(max)", field: "limit")
+        }
+        return limit
+    }
+}
+
+/// The ledger as JSON Lines, read page by page so an export never holds the whole ledger in memory.
+struct LedgerPages: AsyncSequence {
+    typealias Element = ByteBuffer
+    let store: any MessageStore
+    let query: LedgerQuery
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let store: any MessageStore
+        var query: LedgerQuery
+        var done = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !done else { return nil }
+            let page = try await store.ledger(query)
+            if page.count < query.limit { done = true }
+            guard let last = page.last else { return nil }
+            query.afterSeq = last.seq
+            var buffer = ByteBuffer()
+            for entry in page {
+                buffer.writeImmutableBuffer(JSONBody.buffer(LedgerView.json(entry)))
+                buffer.writeString("\n")
+            }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(store: store, query: query) }
+}
+
+enum LedgerView {
+    static func json(_ entry: LedgerEntry) -> [String: Any] {
+        var json: [String: Any] = [
+            "seq": entry.seq, "at": MessageView.timestamp(entry.at), "message_id": entry.messageID, "bot": entry.bot,
+            "chat_id": entry.chat, "method": entry.method, "payload_sha256": entry.payloadHash, "endpoint": entry.endpoint,
+            "ok": entry.ok, "outcome": entry.outcome, "ambiguous": entry.ambiguous, "duration_ms": entry.durationMs,
+            "prev_hash": entry.prevHash, "hash": entry.hash,
+        ]
+        if let status = entry.httpStatus { json["http_status"] = status }
+        if let code = entry.errorCode { json["error_code"] = code }
+        if let description = entry.description { json["description"] = description }
+        if let retryAfter = entry.retryAfter { json["retry_after"] = retryAfter }
+        if !entry.telegramMessageIDs.isEmpty { json["telegram_message_ids"] = entry.telegramMessageIDs }
+        if let body = entry.responseBody { json["response_body"] = body }
+        return json
+    }
+}

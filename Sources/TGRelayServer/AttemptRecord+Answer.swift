@@ -1,0 +1,71 @@
+import Foundation
+import TGRelayCore
+import TGRelayStore
+import TelegramBotAPI
+
+extension AttemptRecord {
+    /// The ledger row and message transition for one attempt.
+    init(
+        message: OutboundMessage, endpoint: String, response: BotAPIResponse, answer: TelegramAnswer,
+        decision: DeliveryDecision.Decision, at: Date, duration: Duration
+    ) {
+        var httpStatus: Int?
+        var body: String?
+        var envelope = TelegramEnvelope()
+        switch response {
+        case .answer(let status, let bytes):
+            httpStatus = status
+            body = String(decoding: bytes, as: UTF8.self)
+            envelope = TelegramEnvelope(bytes)
+        case .failure(.notSent(let reason)), .failure(.mayHaveBeenSent(let reason)):
+            envelope.description = reason
+        }
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        self.init(
+            messageID: message.id, at: at, endpoint: endpoint, method: message.method, httpStatus: httpStatus,
+            ok: envelope.ok, errorCode: envelope.errorCode, description: envelope.description,
+            retryAfter: envelope.retryAfter, telegramMessageIDs: decision.messageIDs, durationMs: milliseconds,
+            responseBody: body, outcome: answer.outcome, ambiguous: decision.ambiguous && answer.isAmbiguous,
+            newStatus: decision.newStatus, countsAsAttempt: decision.countsAsAttempt, notBefore: decision.notBefore,
+            lastError: decision.lastError, result: decision.result)
+    }
+}
+
+/// The fields of Telegram's answer envelope that the ledger keeps as columns.
+struct TelegramEnvelope {
+    var ok = false
+    var errorCode: Int?
+    var description: String?
+    var retryAfter: Int?
+
+    init() {}
+
+    init(_ bytes: [UInt8]) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return }
+        ok = object["ok"] as? Bool ?? false
+        errorCode = (object["error_code"] as? NSNumber)?.intValue
+        description = object["description"] as? String
+        retryAfter = ((object["parameters"] as? [String: Any])?["retry_after"] as? NSNumber)?.intValue
+    }
+}
+
+extension TelegramAnswer {
+    /// The outcome class recorded in the ledger.
+    var outcome: String {
+        switch self {
+        case .delivered: "delivered"
+        case .rateLimited: "rate_limited"
+        case .migrated: "migrated"
+        case .chatInactive: "chat_inactive"
+        case .unauthorized: "unauthorized"
+        case .rejected: "rejected"
+        case .transient: "transient"
+        case .ambiguous: "ambiguous"
+        }
+    }
+
+    var isAmbiguous: Bool {
+        if case .ambiguous = self { return true }
+        return false
+    }
+}

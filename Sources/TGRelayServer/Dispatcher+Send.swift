@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import TGRelayCore
+import TGRelayStore
+import TelegramBotAPI
+
+extension Dispatcher {
+    /// Works on a lane's head message once, then hands the lane back to the scheduler.
+    func process(_ lane: LaneKey, endpoint: String, token: String) async {
+        let next: Date?
+        do {
+            next = try await deliverHead(of: lane, endpoint: endpoint, token: token)
+        } catch {
+            // The store could not commit: nothing was lost, the lane tries again shortly.
+            logger.error("store error while dispatching; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
+            next = Date().addingTimeInterval(1)
+        }
+        inFlight -= 1
+        scheduler.finish(lane, next: next, now: Date())
+        wake()
+    }
+
+    /// Returns when the lane's next head may go, or nil when the lane is empty.
+    private func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
+        guard let head = try await store.laneHead(lane) else { return nil }
+        let now = Date()
+        switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: inactiveChats[lane]) {
+        case .wait(let until):
+            return until
+        case .expire(let reason):
+            try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason))
+            logger.info("message expired", metadata: ["id": "\(head.id)", "lane": "\(lane)", "reason": "\(reason)"])
+            return now
+        case .failFast(let reason):
+            try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason))
+            logger.info("message failed: chat inactive", metadata: ["id": "\(head.id)", "lane": "\(lane)"])
+            return now
+        case .send:
+            break
+        }
+
+        try await store.markSending(id: head.id, now: now)
+        let started = ContinuousClock.now
+        let response = await client.call(
+            endpoint: endpoint, token: token, method: head.method, json: Self.requestBody(head), timeout: options.requestTimeout)
+        let duration = ContinuousClock.now - started
+        let at = Date()
+        let answer = classify(response)
+        let decision = DeliveryDecision.decide(message: head, classification: answer, now: at, policy: policy, random: &random)
+
+        try await store.record(
+            AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
+        noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at)
+        logger.info(
+            "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
+        return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
+    }
+
+    /// What an answer means beyond its message. Returns a lane time that overrides the default, if any.
+    private func applyEffect(_ effect: DeliveryDecision.Effect, answer: TelegramAnswer, lane: LaneKey, at: Date) async throws -> Date?? {
+        switch effect {
+        case .none:
+            if case .delivered = answer {
+                bots[lane.bot]?.deliveries.record(at: at)
+                if bots[lane.bot]?.unauthorized != nil {
+                    bots[lane.bot]?.unauthorized = nil
+                    bots[lane.bot]?.limiter.resumeBot()
+                }
+            }
+            return nil
+        case .pauseLane:
+            guard case .rateLimited(let retryAfter) = answer else { return nil }
+            if case .botPaused(let until) = bots[lane.bot]?.limiter.recordRateLimited(lane: lane, retryAfter: retryAfter, now: at) {
+                logger.warning("429 storm: bot paused", metadata: ["bot": "\(lane.bot)", "until": "\(until)"])
+            }
+            return nil
+        case .markChatInactive(let reason):
+            try await store.setChatInactive(bot: lane.bot, chat: lane.chat, reason: reason, now: at)
+            inactiveChats[lane] = reason
+            logger.notice("chat marked inactive", metadata: ["lane": "\(lane)", "reason": "\(reason)"])
+            return nil
+        case .migrateLane(let newChat):
+            try await store.migrateChat(bot: lane.bot, from: lane.chat, to: newChat, now: at)
+            logger.notice("group migrated to supergroup; lane re-targeted", metadata: ["lane": "\(lane)", "to": "\(newChat)"])
+            scheduler.touch(LaneKey(bot: lane.bot, chat: newChat))
+            // The old lane is empty now unless something was accepted for it meanwhile.
+            return .some(nil)
+        case .pauseBot(let reason, let until):
+            bots[lane.bot]?.limiter.pauseBot(until: until)
+            if case .unauthorized(let description) = reason {
+                bots[lane.bot]?.unauthorized = description
+                logger.critical("Telegram refused the bot's token (401): bot paused, messages keep waiting", metadata: ["bot": "\(lane.bot)"])
+            }
+            return nil
+        }
+    }
+
+    /// Feeds the endpoint's circuit; an open circuit stops sends (and attempts) until a probe succeeds.
+    private func noteEndpointAnswer(_ answer: TelegramAnswer, bot: String, endpoint: String, at: Date) {
+        guard let index = bots[bot]?.endpoints.endpoints.firstIndex(where: { $0.baseURL == endpoint }),
+            let transition = bots[bot]?.endpoints.record(answer, endpoint: index, now: at)
+        else { return }
+        logTransition(transition, bot: bot, endpoint: index)
+    }
+
+    func probe(bot: String, endpoint index: Int, baseURL: String, token: String) async {
+        let response = await client.call(endpoint: baseURL, token: token, method: "getMe", json: Array("{}".utf8), timeout: .seconds(5))
+        let succeeded = !classify(response).isEndpointFailure
+        if let transition = bots[bot]?.endpoints.recordProbe(endpoint: index, succeeded: succeeded, now: Date()) {
+            logTransition(transition, bot: bot, endpoint: index)
+        }
+        wake()
+    }
+
+    private func logTransition(_ transition: CircuitBreaker.Transition, bot: String, endpoint: Int) {
+        switch transition {
+        case .opened(let since):
+            logger.warning("Bot API endpoint unreachable: circuit open, messages held", metadata: ["bot": "\(bot)", "endpoint": "\(endpoint)", "since": "\(since)"])
+        case .closed(let since, let recovered):
+            logger.notice("Bot API endpoint recovered: draining backlog", metadata: [
+                "bot": "\(bot)", "endpoint": "\(endpoint)", "outage_seconds": "\(Int(recovered.timeIntervalSince(since)))",
+            ])
+        }
+    }
+
+    func classify(_ response: BotAPIResponse) -> TelegramAnswer {
+        switch response {
+        case .answer(let status, let body): classifier.classify(status: status, body: body)
+        case .failure(.notSent(let description)): classifier.classify(failure: .other(description: description, requestSent: false))
+        case .failure(.mayHaveBeenSent(let description)): classifier.classify(failure: .other(description: description, requestSent: true))
+        }
+    }
+
+    /// The stored params with the lane's current chat (it changes when a group migrates).
+    static func requestBody(_ message: OutboundMessage) -> [UInt8] {
+        var params = (try? JSONSerialization.jsonObject(with: Data(message.params.utf8))) as? [String: Any] ?? [:]
+        params["chat_id"] = Int64(message.chat).map { $0 as Any } ?? message.chat
+        let data = (try? JSONSerialization.data(withJSONObject: params)) ?? Data(message.params.utf8)
+        return Array(data)
+    }
+}

@@ -1,0 +1,199 @@
+import DequeModule
+import Foundation
+import Logging
+import ServiceLifecycle
+import TGRelayCore
+import TGRelayStore
+import TelegramBotAPI
+
+/// Sends every accepted message: lanes in FIFO order, limits scheduled before sending, answers
+/// classified by the core's pure decision logic, every attempt recorded with its ledger row.
+///
+/// One actor owns the scheduling state (lanes, rate limiters, circuits); sends run as child tasks
+/// and come back to the actor only to record what happened.
+public actor Dispatcher: Service {
+    struct BotRuntime {
+        let bot: RelayConfiguration.Bot
+        var limiter: RateLimiter
+        var endpoints: EndpointSelector
+        var deliveries = DeliveryRate()
+        /// Set while the token is refused (401); cleared by the next successful send.
+        var unauthorized: String?
+    }
+
+    let store: any MessageStore
+    let client: BotAPIClient
+    let options: RelayConfiguration.Options
+    let policy: RetryPolicy
+    let logger: Logger
+    let classifier = AnswerClassifier()
+    var bots: [String: BotRuntime] = [:]
+    var scheduler = LaneScheduler()
+    /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.
+    var inactiveChats: [LaneKey: String] = [:]
+    var inFlight = 0
+    var random = SystemRandomNumberGenerator()
+    private var stopping = false
+    private var sleeper: CheckedContinuation<Void, Never>?
+    private var wakePending = false
+
+    public init(configuration: RelayConfiguration, store: any MessageStore, client: BotAPIClient, logger: Logger) {
+        self.store = store
+        self.client = client
+        self.options = configuration.options
+        self.policy = RetryPolicy(maximumAttempts: configuration.options.maxAttempts)
+        self.logger = logger
+        for bot in configuration.bots {
+            let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1))
+            bots[bot.name] = BotRuntime(
+                bot: bot, limiter: RateLimiter(limits: limits),
+                endpoints: EndpointSelector(baseURLs: configuration.telegramEndpoints))
+        }
+    }
+
+    public func run() async throws {
+        let recovered = try await store.recoverInterruptedSends(now: Date())
+        if recovered > 0 {
+            logger.notice("messages interrupted mid-send by a crash will be retried as ambiguous", metadata: ["count": "\(recovered)"])
+        }
+        for chat in try await store.inactiveChats(bot: nil) {
+            inactiveChats[LaneKey(bot: chat.bot, chat: chat.chat)] = chat.reason
+        }
+        for lane in try await store.pendingLanes(bot: nil) where bots[lane.bot] != nil {
+            scheduler.touch(lane)
+        }
+        logger.info("dispatcher started", metadata: ["lanes": "\(scheduler.laneCount)"])
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while !stopping {
+                    let now = Date()
+                    scheduler.promoteDue(now: now)
+                    for name in bots.keys {
+                        startDueProbes(bot: name, now: now, group: &group)
+                        dispatchReadyLanes(bot: name, now: now, group: &group)
+                    }
+                    await sleep(until: nextWake(now: now))
+                }
+            }
+        } onGracefulShutdown: {
+            Task { await self.beginShutdown() }
+        }
+        logger.info("dispatcher stopped; in-flight sends finished")
+    }
+
+    /// New work in these lanes (accepts, replays, reactivations).
+    public func lanesChanged(_ lanes: some Sequence<LaneKey>) {
+        for lane in lanes where bots[lane.bot] != nil {
+            scheduler.touch(lane)
+        }
+        wake()
+    }
+
+    /// A chat was reactivated through the API: its messages go to Telegram again.
+    public func chatReactivated(_ lane: LaneKey) {
+        inactiveChats[lane] = nil
+        lanesChanged([lane])
+    }
+
+    /// Starts as many sends for `bot` as its limits, its circuits and the in-flight cap allow now.
+    private func dispatchReadyLanes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
+        guard var runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
+        defer { bots[name] = runtime }
+        while inFlight < options.maxInFlight, runtime.limiter.earliestBotSend(paidBroadcast: false, now: now) <= now,
+            let lane = scheduler.popReady(bot: name)
+        {
+            // Failing fast or expiring costs no Telegram request, so it takes no rate-limit slot.
+            if inactiveChats[lane] == nil {
+                let laneTime = runtime.limiter.earliestLaneSend(lane, now: now)
+                if laneTime > now {
+                    scheduler.finish(lane, next: laneTime, now: now)
+                    continue
+                }
+                runtime.limiter.recordSend(lane: lane, at: now)
+            }
+            inFlight += 1
+            let token = runtime.bot.token
+            group.addTask { await self.process(lane, endpoint: endpoint, token: token) }
+        }
+    }
+
+    /// Runs the `getMe` probes of open circuits that are due.
+    private func startDueProbes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
+        guard var runtime = bots[name] else { return }
+        for index in runtime.endpoints.probesDue(now: now) {
+            runtime.endpoints.probeStarted(endpoint: index, now: now)
+            let endpoint = runtime.endpoints.endpoints[index].baseURL
+            let token = runtime.bot.token
+            group.addTask { await self.probe(bot: name, endpoint: index, baseURL: endpoint, token: token) }
+        }
+        bots[name] = runtime
+    }
+
+    /// The earliest moment something could become possible: a lane timer, a bot's rate window, a probe.
+    private func nextWake(now: Date) -> Date? {
+        var times: [Date] = scheduler.nextTimer.map { [$0] } ?? []
+        for (name, runtime) in bots {
+            if let probe = runtime.endpoints.nextProbeAt { times.append(probe) }
+            if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.endpoints.endpointForSend != nil {
+                times.append(runtime.limiter.earliestBotSend(paidBroadcast: false, now: now))
+            }
+        }
+        return times.min()
+    }
+
+    // MARK: - Sleeping and waking
+
+    func wake() {
+        if let sleeper {
+            self.sleeper = nil
+            sleeper.resume()
+        } else {
+            wakePending = true
+        }
+    }
+
+    private func sleep(until deadline: Date?) async {
+        if wakePending || stopping {
+            wakePending = false
+            return
+        }
+        let timer = deadline.map { deadline in
+            Task {
+                try? await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow)))
+                if !Task.isCancelled { await self.wake() }
+            }
+        }
+        await withCheckedContinuation { sleeper = $0 }
+        wakePending = false
+        timer?.cancel()
+    }
+
+    private func beginShutdown() {
+        stopping = true
+        wake()
+    }
+}
+
+/// Deliveries per second over the last minute, in one-second buckets (constant memory at any rate).
+struct DeliveryRate {
+    private var buckets = [Int](repeating: 0, count: 60)
+    private var bucketSecond = [Int](repeating: -1, count: 60)
+
+    mutating func record(at date: Date) {
+        let second = Int(date.timeIntervalSince1970)
+        let index = second % 60
+        if bucketSecond[index] != second {
+            bucketSecond[index] = second
+            buckets[index] = 0
+        }
+        buckets[index] += 1
+    }
+
+    func perSecond(now: Date) -> Double {
+        let second = Int(now.timeIntervalSince1970)
+        let total = zip(buckets, bucketSecond).reduce(0) { sum, bucket in
+            bucket.1 > second - 60 && bucket.1 <= second ? sum + bucket.0 : sum
+        }
+        return Double(total) / 60
+    }
+}

@@ -1,0 +1,45 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TGRelayCore
+import TGRelayStore
+import TelegramBotAPI
+
+/// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server and the
+/// dispatcher, with graceful shutdown (the server stops first, then in-flight sends finish).
+public enum RelayApplication {
+    public static func build(
+        configuration: RelayConfiguration,
+        store: any MessageStore,
+        httpClient: HTTPClient,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let dispatcher = Dispatcher(
+            configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
+        let router = Router(context: RelayRequestContext.self)
+        router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            // Ready only when the store answers; a store that cannot commit makes accepts answer 503.
+            _ = try await storeCall { try await store.counts() }
+            return JSONBody.response(["status": "ready"])
+        }
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+        MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
+        AdminRoutes(store: store, dispatcher: dispatcher).register(on: v1)
+        StatusRoutes(store: store, dispatcher: dispatcher).register(on: v1)
+
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
+            services: [dispatcher],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import TGRelayCore
+
+/// Everything `tgrelay serve` needs; every field has a default that works with no configuration.
+public struct RelayConfiguration: Sendable {
+    public struct Bot: Sendable {
+        public var name: String
+        public var token: String
+        /// Bot-wide messages per second; raise up to 1000 when paid broadcasts are enabled.
+        public var perSecond: Double
+        public var paidBroadcast: Bool
+
+        public init(name: String, token: String, perSecond: Double = 30, paidBroadcast: Bool = false) {
+            self.name = name
+            self.token = token
+            self.perSecond = perSecond
+            self.paidBroadcast = paidBroadcast
+        }
+    }
+
+    /// Delivery tuning; the defaults are DESIGN.md's.
+    public struct Options: Sendable {
+        /// Cut a hung request after this long; it then counts as an ambiguous transient failure.
+        public var requestTimeout: Duration = .seconds(15)
+        /// Most sends in flight at once, over all lanes.
+        public var maxInFlight: Int = 256
+        public var maxAttempts: Int = 5
+        /// Largest accepted request body (413 beyond it).
+        public var maxBodyBytes: Int = 1 << 20
+        /// Largest `/v1/messages/batch` or broadcast.
+        public var maxBatch: Int = 1000
+
+        public init() {}
+    }
+
+    public var listenHost: String = "127.0.0.1"
+    public var listenPort: Int = 8080
+    /// `sqlite:PATH`.
+    public var database: String = "sqlite:tgrelay.sqlite"
+    /// Bot API base URLs in priority order.
+    public var telegramEndpoints: [String] = ["https://api.telegram.org"]
+    public var bots: [Bot] = []
+    /// Bearer keys for the REST API; when empty, the REST API answers only on loopback.
+    public var apiKeys: [String] = []
+    public var options = Options()
+
+    public init() {}
+
+    public func bot(named name: String) -> Bot? {
+        bots.first { $0.name == name }
+    }
+
+    /// The SQLite path of `database` (`sqlite:PATH` or a plain path).
+    public var sqlitePath: String? {
+        if database.hasPrefix("sqlite:") { return String(database.dropFirst("sqlite:".count)) }
+        if database.contains("://") { return nil }
+        return database
+    }
+}

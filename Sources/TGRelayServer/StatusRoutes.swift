@@ -1,0 +1,31 @@
+import Foundation
+import Hummingbird
+import TGRelayStore
+
+/// `GET /v1/status`: per bot, what is queued, how old it is, what happened, and how the dispatcher sees it.
+struct StatusRoutes {
+    let store: any MessageStore
+    let dispatcher: Dispatcher
+
+    func register(on router: RouterGroup<RelayRequestContext>) {
+        router.get("status") { _, _ in
+            let counts = try await storeCall { try await store.counts() }
+            let inactive = try await storeCall { try await store.inactiveChats(bot: nil) }
+            let live = await dispatcher.snapshot()
+            let now = Date()
+            let bots: [[String: Any]] = counts.map { count in
+                var bot: [String: Any] = [
+                    "bot": count.bot, "queue_depth": count.pending, "delivered": count.delivered,
+                    "dead_letters": count.failed, "expired": count.expired, "cancelled": count.cancelled,
+                    "inactive_chats": inactive.filter { $0.bot == count.bot }.count,
+                ]
+                if let oldest = count.oldestPending {
+                    bot["oldest_waiting_seconds"] = max(0, now.timeIntervalSince(oldest))
+                }
+                if let state = live[count.bot] { bot.merge(state.json) { $1 } }
+                return bot
+            }
+            return JSONBody.response(["bots": bots, "time": MessageView.timestamp(now)])
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct TGRelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tgrelay",
+        abstract: "A durable, rate-exact relay in front of the Telegram Bot API.",
+        discussion: """
+            Start with `tgrelay demo` to watch it deliver through a 429 burst and an outage, then run
+            `tgrelay serve` in front of your bot. Every command has --help with an example.
+            """,
+        subcommands: [ServeCommand.self, DemoCommand.self, LedgerCommand.self, FakeTelegramCommand.self]
+    )
+}

@@ -19,24 +19,32 @@ public final class SQLiteMessageStore: MessageStore {
         configuration.label = "tgrelay.store"
         configuration.busyMode = .timeout(Self.seconds(options.busyTimeout))
         configuration.maximumReaderCount = max(1, options.readerCount)
-        let maximumSize = options.maximumSize
-        configuration.prepareDatabase { db in
-            // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss
-            // (NORMAL, the usual WAL setting, may lose the last commits).
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            if let maximumSize {
-                let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-                try db.execute(sql: "PRAGMA max_page_count = \(max(1, maximumSize / pageSize))")
-            }
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try SQLiteSchema.migrator.migrate(pool)
+            try pool.writeWithoutTransaction { db in try Self.prepareWriter(db, maximumSize: options.maximumSize) }
         } catch {
             throw StoreError.mapping(error)
         }
         writer = GroupCommitWriter(pool: pool)
         ledgerChatKey = options.ledgerChatKey
+    }
+
+    /// Settings of the one connection that writes. Applied after the pool is open because the pool's own WAL
+    /// setup switches to `synchronous = NORMAL`, and writes a little, which a size limit could forbid.
+    private static func prepareWriter(_ db: Database, maximumSize: Int64?) throws {
+        // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss (NORMAL,
+        // the usual WAL setting, may lose the last commits).
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+        guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
+            throw StoreError(code: .internalError, detail: "synchronous=FULL was not applied")
+        }
+        if let maximumSize {
+            // A limit below the current size means "no growth": clamp it, as SQLite would.
+            let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            let pageCount = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(max(1, pageCount, maximumSize / pageSize))")
+        }
     }
 
     public func close() async throws {

@@ -120,18 +120,18 @@ private final class WriteJob<T: Sendable>: GroupCommitJob, @unchecked Sendable {
     }
 
     func run(_ db: Database) throws {
-        try db.execute(sql: "SAVEPOINT job")
+        try db.executeCached(sql: "SAVEPOINT job")
         do {
             let value = try operation(db)
-            try db.execute(sql: "RELEASE SAVEPOINT job")
+            try db.executeCached(sql: "RELEASE SAVEPOINT job")
             outcome = .success(value)
         } catch {
             outcome = .failure(StoreError.mapping(error))
             // After a disk-full or I/O error SQLite may have rolled back the whole transaction, not just
             // this savepoint: then nothing of the group can commit, and every caller must be told.
             guard db.isInsideTransaction else { throw error }
-            try db.execute(sql: "ROLLBACK TO SAVEPOINT job")
-            try db.execute(sql: "RELEASE SAVEPOINT job")
+            try db.executeCached(sql: "ROLLBACK TO SAVEPOINT job")
+            try db.executeCached(sql: "RELEASE SAVEPOINT job")
         }
     }
 

@@ -22,6 +22,7 @@ extension SQLiteMessageStore {
             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
             """)
         let now = Date(storeMillis: nowMillis)
+        var laneCounts: [LaneKey: Int] = [:]
         var results: [AcceptResult] = []
         results.reserveCapacity(messages.count)
         for message in messages {
@@ -37,6 +38,7 @@ extension SQLiteMessageStore {
                 message.idempotencyKey, message.atMostOnce, message.callbackURL, nowMillis, nowMillis,
             ])
             seq += 1
+            laneCounts[LaneKey(bot: message.bot, chat: message.chat), default: 0] += 1
             results.append(.created(OutboundMessage(
                 id: db.lastInsertedRowID, bot: message.bot, chat: message.chat, method: message.method,
                 params: message.params, payloadHash: message.payloadHash, deadline: deadline.map { Date(storeMillis: $0) },
@@ -44,6 +46,30 @@ extension SQLiteMessageStore {
                 callbackURL: message.callbackURL, createdAt: now, updatedAt: now
             )))
         }
+        try addCounts(laneCounts, db)
         return results
+    }
+
+    /// What an insert trigger would do, once per lane and per bot: `lane` and `bot_status_count` (see
+    /// `SQLiteSchema`) count the new queued messages.
+    private static func addCounts(_ laneCounts: [LaneKey: Int], _ db: Database) throws {
+        var botCounts: [String: Int] = [:]
+        for (lane, count) in laneCounts {
+            botCounts[lane.bot, default: 0] += count
+            try db.executeCached(
+                sql: """
+                    INSERT INTO lane (bot, chat, pending) VALUES (?, ?, ?)
+                    ON CONFLICT (bot, chat) DO UPDATE SET pending = pending + excluded.pending
+                    """,
+                arguments: [lane.bot, lane.chat, count])
+        }
+        for (bot, count) in botCounts {
+            try db.executeCached(
+                sql: """
+                    INSERT INTO bot_status_count (bot, status, n) VALUES (?, 'queued', ?)
+                    ON CONFLICT (bot, status) DO UPDATE SET n = n + excluded.n
+                    """,
+                arguments: [bot, count])
+        }
     }
 }

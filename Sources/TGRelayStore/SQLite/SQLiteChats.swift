@@ -10,22 +10,22 @@ extension SQLiteMessageStore {
         try await write { db in
             // Seqs are kept: they are global, so the moved messages merge into `to` in accept order. The
             // lane triggers move the pending count from one lane to the other.
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     UPDATE message SET chat = ?, updated_at = ?
                     WHERE bot = ? AND chat = ? AND status IN \(SQLiteSchema.pending)
                     """,
                 arguments: [to, nowMillis, bot, from])
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO chat_migration (bot, from_chat, to_chat, migrated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (bot, from_chat) DO UPDATE SET to_chat = excluded.to_chat, migrated_at = excluded.migrated_at
                     """,
                 arguments: [bot, from, to, nowMillis])
             // Chains (A → B, then B → C) are shortened to single steps, so a lookup is one probe.
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE chat_migration SET to_chat = ? WHERE bot = ? AND to_chat = ?", arguments: [to, bot, from])
-            try db.execute(sql: "DELETE FROM chat_migration WHERE bot = ? AND from_chat = to_chat", arguments: [bot])
+            try db.executeCached(sql: "DELETE FROM chat_migration WHERE bot = ? AND from_chat = to_chat", arguments: [bot])
         }
     }
 
@@ -40,7 +40,7 @@ extension SQLiteMessageStore {
         let nowMillis = now.storeMillis
         try await write { db in
             // A repeated 403 refreshes the reason but keeps the time the chat first went inactive.
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO inactive_chat (bot, chat, reason, since) VALUES (?, ?, ?, ?)
                     ON CONFLICT (bot, chat) DO UPDATE SET reason = excluded.reason
@@ -51,7 +51,7 @@ extension SQLiteMessageStore {
 
     public func reactivateChat(bot: String, chat: String) async throws {
         try await write { db in
-            try db.execute(sql: "DELETE FROM inactive_chat WHERE bot = ? AND chat = ?", arguments: [bot, chat])
+            try db.executeCached(sql: "DELETE FROM inactive_chat WHERE bot = ? AND chat = ?", arguments: [bot, chat])
         }
     }
 

@@ -32,7 +32,7 @@ extension SQLiteMessageStore {
     public func markSending(id: Int64, now: Date) async throws -> Bool {
         let nowMillis = now.storeMillis
         return try await write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE message SET status = 'sending', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')",
                 arguments: [nowMillis, id])
             return db.changesCount > 0
@@ -43,7 +43,7 @@ extension SQLiteMessageStore {
         let chatKey = ledgerChatKey
         try await write { db in
             let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     UPDATE message SET status = ?, attempts = attempts + ?, not_before = ?, last_error = ?,
                         result = coalesce(?, result), telegram_message_ids = coalesce(?, telegram_message_ids),
@@ -64,7 +64,7 @@ extension SQLiteMessageStore {
 
     public func apply(_ transition: Transition) async throws -> Bool {
         try await write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     UPDATE message SET status = ?, not_before = ?, last_error = ?, updated_at = ?
                     WHERE id = ? AND status IN \(SQLiteSchema.pending)
@@ -80,14 +80,14 @@ extension SQLiteMessageStore {
     public func recoverInterruptedSends(now: Date) async throws -> Int {
         let nowMillis = now.storeMillis
         return try await write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = 1, updated_at = ?
                     WHERE status = 'sending' AND at_most_once = 1
                     """,
                 arguments: [nowMillis])
             let failed = db.changesCount
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE message SET status = 'waiting', ambiguous = 1, updated_at = ? WHERE status = 'sending'",
                 arguments: [nowMillis])
             return failed + db.changesCount
@@ -97,7 +97,7 @@ extension SQLiteMessageStore {
     public func cancel(id: Int64, now: Date) async throws -> OutboundMessage? {
         let nowMillis = now.storeMillis
         return try await write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE message SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')",
                 arguments: [nowMillis, id])
             return try MessageRow.fetch(db, id: id)

@@ -49,9 +49,9 @@ extension SQLiteMessageStore {
             else {
                 throw StoreError(code: .ledgerBroken, detail: "rows to prune do not verify")
             }
-            try db.execute(sql: "DELETE FROM ledger WHERE seq <= ?", arguments: [lastPruned])
+            try db.executeCached(sql: "DELETE FROM ledger WHERE seq <= ?", arguments: [lastPruned])
             let deleted = db.changesCount
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE ledger_chain SET anchor_seq = ?, anchor_hash = ?", arguments: [lastPruned, anchorHash])
             return deleted
         }
@@ -72,7 +72,7 @@ enum SQLiteLedger {
 
     static func chain(_ db: Database) throws -> (anchor: Link, head: Link) {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM ledger_chain WHERE id = 1")
+            db.cachedStatement(sql: "SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM ledger_chain WHERE id = 1"))
         else {
             throw StoreError(code: .corrupt, detail: "ledger chain state missing")
         }
@@ -110,7 +110,7 @@ enum SQLiteLedger {
             TelegramIDs.encode(entry.telegramMessageIDs), LedgerHash.durationMicros(entry.durationMs),
             entry.responseBody, entry.outcome, entry.ambiguous, entry.prevHash, entry.hash,
         ])
-        try db.execute(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [entry.seq, entry.hash])
+        try db.executeCached(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [entry.seq, entry.hash])
     }
 
     static func decode(_ row: Row) -> LedgerEntry {

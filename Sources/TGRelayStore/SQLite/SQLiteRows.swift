@@ -46,3 +46,12 @@ enum MessageSequence {
         return last - Int64(count) + 1
     }
 }
+
+extension Database {
+    /// Executes one statement from the connection's statement cache. Statements that touch `message` are
+    /// costly to compile (its triggers are compiled with them), and the dispatch path runs the same few
+    /// thousands of times a second.
+    func executeCached(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TGRelayCore
 
 /// A REST error: `{"error":{"code":…,"message":…,"field":…}}` with an HTTP status.
 ///
@@ -52,13 +53,17 @@ enum JSONBody {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer(object)))
     }
 
-    /// Reads the whole body (up to `limit` bytes, else 413) and parses a JSON object.
-    static func object(from request: Request, limit: Int) async throws -> [String: Any] {
+    /// Reads the whole body (up to `limit` bytes, else 413) and parses a JSON object, keeping
+    /// numbers exact (64-bit chat ids never pass through a Double).
+    static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
         let bytes = try await collect(request, limit: limit)
-        guard let value = try? JSONSerialization.jsonObject(with: Data(buffer: bytes), options: [.fragmentsAllowed]) else {
-            throw APIError.invalid("malformed_json", "the request body is not valid JSON")
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes.readableBytesView)
+        } catch {
+            throw APIError.invalid("malformed_json", "the request body is not valid JSON: \(error)")
         }
-        guard let object = value as? [String: Any] else {
+        guard let object = value.objectValue else {
             throw APIError.invalid("malformed_json", "the request body must be a JSON object")
         }
         return object

@@ -14,15 +14,13 @@ struct AcceptRequest {
     let configuration: RelayConfiguration
 
     /// `fieldPrefix` locates the item inside a batch (`messages[3].`) so errors name the exact field.
-    func parse(_ body: [String: Any], idempotencyHeader: String?, now: Date, fieldPrefix: String = "") throws -> NewMessage {
+    func parse(_ body: [String: JSONValue], idempotencyHeader: String?, now: Date, fieldPrefix: String = "") throws -> NewMessage {
         let botName = try string(body, "bot", prefix: fieldPrefix) ?? "default"
-        guard configuration.bot(named: botName) != nil else {
-            throw APIError(.notFound, code: "unknown_bot", message: "no bot named \(botName) is configured", field: fieldPrefix + "bot")
-        }
+        try requireBot(botName, field: fieldPrefix + "bot")
         let method = try string(body, "method", prefix: fieldPrefix) ?? "sendMessage"
-        let params: [String: Any]
+        let params: [String: JSONValue]
         if let raw = body["params"] {
-            guard let object = raw as? [String: Any] else {
+            guard let object = raw.objectValue else {
                 throw APIError.invalid("invalid_field", "params must be a JSON object", field: fieldPrefix + "params")
             }
             params = object
@@ -32,19 +30,25 @@ struct AcceptRequest {
         return try message(bot: botName, method: method, params: params, envelope: body, idempotencyHeader: idempotencyHeader, now: now, fieldPrefix: fieldPrefix)
     }
 
+    func requireBot(_ name: String, field: String) throws {
+        guard configuration.bot(named: name) != nil else {
+            throw APIError(.notFound, code: "unknown_bot", message: "no bot named \(name) is configured", field: field)
+        }
+    }
+
     /// Builds and validates one message; `envelope` carries the delivery options.
     func message(
-        bot: String, method: String, params: [String: Any], envelope: [String: Any], idempotencyHeader: String?,
+        bot: String, method: String, params: [String: JSONValue], envelope: [String: JSONValue], idempotencyHeader: String?,
         now: Date, fieldPrefix: String
     ) throws -> NewMessage {
-        if let failure = SendValidation.validate(method: method, params: params) {
-            let field = failure.field.map { failure.field == "method" ? fieldPrefix + $0 : fieldPrefix + "params." + $0 }
-            throw APIError.invalid(failure.code, failure.message, field: field)
+        let send: ValidatedSend
+        do {
+            send = try SendValidation.validate(method: method, params: params)
+        } catch {
+            let field = error.field == "method" ? fieldPrefix + "method" : fieldPrefix + "params." + error.field
+            throw APIError.invalid(error.code.rawValue, error.message, field: field)
         }
-        guard let chat = ChatReference.canonical(params["chat_id"]) else {
-            throw APIError.invalid("invalid_chat_id", "chat_id must be an integer or an @username", field: fieldPrefix + "params.chat_id")
-        }
-        let canonicalParams = try CanonicalJSON.string(params)
+        let canonicalParams = CanonicalJSON.serialize(.object(params))
         let key = try string(envelope, "idempotency_key", prefix: fieldPrefix) ?? idempotencyHeader
         if let key, key.isEmpty || key.utf8.count > 256 {
             throw APIError.invalid("invalid_field", "idempotency_key must be 1-256 bytes", field: fieldPrefix + "idempotency_key")
@@ -55,13 +59,13 @@ struct AcceptRequest {
         }
         let atMostOnce: Bool
         switch envelope["at_most_once"] {
-        case nil, is NSNull: atMostOnce = false
-        case let value as Bool: atMostOnce = value
+        case nil, .null?: atMostOnce = false
+        case .bool(let value)?: atMostOnce = value
         default: throw APIError.invalid("invalid_field", "at_most_once must be a boolean", field: fieldPrefix + "at_most_once")
         }
         return NewMessage(
-            bot: bot, chat: chat, method: method, params: canonicalParams,
-            payloadHash: Self.payloadHash(bot: bot, method: method, canonicalParams: canonicalParams),
+            bot: bot, chat: send.chat, method: send.method, params: canonicalParams,
+            payloadHash: Self.payloadHash(bot: bot, method: send.method, canonicalParams: canonicalParams),
             idempotencyKey: key, deadline: try deadline(envelope, now: now, prefix: fieldPrefix),
             atMostOnce: atMostOnce, callbackURL: callback)
     }
@@ -71,19 +75,22 @@ struct AcceptRequest {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
-    private func deadline(_ body: [String: Any], now: Date, prefix: String) throws -> Date? {
+    private func deadline(_ body: [String: JSONValue], now: Date, prefix: String) throws -> Date? {
         switch (body["ttl_seconds"], body["deliver_by"]) {
         case (nil, nil): return nil
         case (.some, .some):
             throw APIError.invalid("invalid_field", "give ttl_seconds or deliver_by, not both", field: prefix + "deliver_by")
         case (let ttl?, nil):
-            guard let seconds = (ttl as? NSNumber)?.doubleValue, !(ttl is Bool), seconds > 0 else {
+            guard case .number(let number) = ttl, let seconds = number.doubleValue, seconds > 0 else {
                 throw APIError.invalid("invalid_field", "ttl_seconds must be a positive number", field: prefix + "ttl_seconds")
             }
             return now.addingTimeInterval(seconds)
         case (nil, let by?):
-            if let text = by as? String, let date = Self.iso8601(text) { return date }
-            if let seconds = (by as? NSNumber)?.doubleValue, !(by is Bool) { return Date(timeIntervalSince1970: seconds) }
+            switch by {
+            case .string(let text): if let date = Self.iso8601(text) { return date }
+            case .number(let number): if let seconds = number.doubleValue { return Date(timeIntervalSince1970: seconds) }
+            default: break
+            }
             throw APIError.invalid("invalid_field", "deliver_by must be an ISO-8601 time or Unix seconds", field: prefix + "deliver_by")
         }
     }
@@ -94,10 +101,10 @@ struct AcceptRequest {
         return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
     }
 
-    private func string(_ body: [String: Any], _ key: String, prefix: String) throws -> String? {
+    private func string(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> String? {
         switch body[key] {
-        case nil, is NSNull: return nil
-        case let value as String: return value
+        case nil, .null?: return nil
+        case .string(let value)?: return value
         default: throw APIError.invalid("invalid_field", "\(key) must be a string", field: prefix + key)
         }
     }

@@ -70,7 +70,7 @@ struct AdminRoutes {
             limit: try limit(query["limit"], default: defaultLimit, max: 10_000))
     }
 
-    private func ledgerQuery(_ parameters: Hummingbird.URI.QueryParameters) throws -> LedgerQuery {
+    private func ledgerQuery(_ parameters: some Sequence<(key: Substring, value: Substring)>) throws -> LedgerQuery {
         let query = parameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
         func integer(_ key: String) throws -> Int64? {
             guard let text = query[key] else { return nil }

@@ -133,9 +133,11 @@ extension Dispatcher {
 
     /// The stored params with the lane's current chat (it changes when a group migrates).
     static func requestBody(_ message: OutboundMessage) -> [UInt8] {
-        var params = (try? JSONSerialization.jsonObject(with: Data(message.params.utf8))) as? [String: Any] ?? [:]
-        params["chat_id"] = Int64(message.chat).map { $0 as Any } ?? message.chat
-        let data = (try? JSONSerialization.data(withJSONObject: params)) ?? Data(message.params.utf8)
-        return Array(data)
+        guard var params = (try? JSONParser.parse(message.params))?.objectValue else { return Array(message.params.utf8) }
+        // Methods addressed by user_id keep it; only a chat_id follows a migration.
+        if params["chat_id"] != nil {
+            params["chat_id"] = Int64(message.chat).map { .number(JSONNumber($0)) } ?? .string(message.chat)
+        }
+        return Array(CanonicalJSON.serialize(.object(params)).utf8)
     }
 }

@@ -197,3 +197,37 @@ struct DeliveryRate {
         return Double(total) / 60
     }
 }
+
+extension Dispatcher {
+    /// What `/v1/status` shows of a bot beyond the store's counts.
+    struct BotState: Sendable {
+        var json: [String: any Sendable]
+    }
+
+    func snapshot() -> [String: BotState] {
+        let now = Date()
+        return bots.mapValues { runtime in
+            let endpoints: [[String: any Sendable]] = runtime.endpoints.endpoints.map { endpoint in
+                var json: [String: any Sendable] = ["url": endpoint.baseURL]
+                switch endpoint.breaker.state {
+                case .closed: json["circuit"] = "closed"
+                case .open(let since, let probe):
+                    json["circuit"] = "open"
+                    json["outage_since"] = MessageView.timestamp(since)
+                    json["next_probe_at"] = MessageView.timestamp(probe)
+                case .halfOpen(let since):
+                    json["circuit"] = "half_open"
+                    json["outage_since"] = MessageView.timestamp(since)
+                }
+                return json
+            }
+            var json: [String: any Sendable] = [
+                "endpoints": endpoints, "delivery_rate_per_second": runtime.deliveries.perSecond(now: now),
+                "ready_lanes": scheduler.readyCount(bot: runtime.bot.name),
+            ]
+            if let pause = runtime.limiter.botPause(now: now) { json["paused_until"] = MessageView.timestamp(pause) }
+            if let unauthorized = runtime.unauthorized { json["token_refused"] = unauthorized }
+            return BotState(json: json)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import TGRelayCore
@@ -46,13 +47,13 @@ struct MessageRoutes {
 
     private func acceptBatch(_ request: Request) async throws -> Response {
         let body = try await JSONBody.object(from: request, limit: configuration.options.maxBodyBytes * 16)
-        guard let items = body["messages"] as? [Any] else {
+        guard let items = body["messages"]?.arrayValue else {
             throw APIError.invalid("missing_field", "messages must be an array of messages", field: "messages")
         }
         try checkBatchSize(items.count, field: "messages")
         let now = Date()
         let messages = try items.enumerated().map { index, item in
-            guard let object = item as? [String: Any] else {
+            guard let object = item.objectValue else {
                 throw APIError.invalid("invalid_field", "each message must be a JSON object", field: "messages[\(index)]")
             }
             return try accept.parse(object, idempotencyHeader: nil, now: now, fieldPrefix: "messages[\(index)].")
@@ -63,29 +64,31 @@ struct MessageRoutes {
     /// One payload to many chats; each chat gets its own message (and lane).
     private func broadcast(_ request: Request) async throws -> Response {
         let body = try await JSONBody.object(from: request, limit: configuration.options.maxBodyBytes * 16)
-        guard let chats = body["chat_ids"] as? [Any], !chats.isEmpty else {
+        guard let chats = body["chat_ids"]?.arrayValue, !chats.isEmpty else {
             throw APIError.invalid("missing_field", "chat_ids must be a non-empty array", field: "chat_ids")
         }
         try checkBatchSize(chats.count, field: "chat_ids")
-        let bot = body["bot"] as? String ?? "default"
-        guard configuration.bot(named: bot) != nil else {
-            throw APIError(.notFound, code: "unknown_bot", message: "no bot named \(bot) is configured", field: "bot")
-        }
-        let method = body["method"] as? String ?? "sendMessage"
-        guard let template = body["params"] as? [String: Any] else {
+        let bot = body["bot"]?.stringValue ?? "default"
+        try accept.requireBot(bot, field: "bot")
+        let method = body["method"]?.stringValue ?? "sendMessage"
+        guard let template = body["params"]?.objectValue else {
             throw APIError.invalid("missing_field", "params must be a JSON object", field: "params")
         }
-        let key = body["idempotency_key"] as? String ?? request.headers[.idempotencyKey]
+        let key = body["idempotency_key"]?.stringValue ?? request.headers[.idempotencyKey]
         let now = Date()
         let messages = try chats.enumerated().map { index, chat in
             var params = template
             params["chat_id"] = chat
             var envelope = body
             // Per-chat keys keep a retried broadcast idempotent chat by chat.
-            envelope["idempotency_key"] = key.map { "\($0):\(ChatReference.canonical(chat) ?? "\(index)")" }
-            return try accept.message(
-                bot: bot, method: method, params: params, envelope: envelope, idempotencyHeader: nil, now: now,
-                fieldPrefix: "chat_ids[\(index)]→")
+            envelope["idempotency_key"] = key.map { .string("\($0):\(ChatReference.canonical(chat) ?? String(index))") }
+            do {
+                return try accept.message(
+                    bot: bot, method: method, params: params, envelope: envelope, idempotencyHeader: nil, now: now, fieldPrefix: "")
+            } catch var error as APIError where error.field == "params.chat_id" {
+                error.field = "chat_ids[\(index)]"
+                throw error
+            }
         }
         return Self.batchResponse(try await commit(messages))
     }

@@ -57,3 +57,15 @@ public struct RelayConfiguration: Sendable {
         return database
     }
 }
+
+import TGRelayStore
+
+extension RelayConfiguration {
+    /// The store `database` names.
+    public func storeConfiguration() throws -> StoreConfiguration {
+        guard let path = sqlitePath, !path.isEmpty else {
+            throw ConfigurationError(description: "TGRELAY_DATABASE: only sqlite:PATH is supported by this build")
+        }
+        return .sqlite(path: path)
+    }
+}

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// What came back from one Bot API call: an HTTP answer, or why there was none.
 public enum BotAPIResponse: Sendable, Equatable {

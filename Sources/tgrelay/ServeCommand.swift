@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try await RelayConfiguration.load()
         var logger = Logger(label: "tgrelay")
         logger.logLevel = logLevel
-        let store = try await StoreFactory.open(configuration)
+        let store = try await makeStore(configuration.storeConfiguration())
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let app = RelayApplication.build(configuration: configuration, store: store, httpClient: httpClient, logger: logger) { port in
             logger.info("tgrelay listening", metadata: ["address": "\(configuration.listenHost):\(port)"])

@@ -41,7 +41,8 @@ public actor Dispatcher: Service {
         self.store = store
         self.client = client
         self.options = configuration.options
-        self.policy = RetryPolicy(maximumAttempts: configuration.options.maxAttempts)
+        self.policy = RetryPolicy(
+            maximumAttempts: configuration.options.maxAttempts, unauthorizedPause: configuration.options.unauthorizedPause)
         self.logger = logger
         for bot in configuration.bots {
             let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1))

@@ -15,7 +15,8 @@ extension RelayConfiguration {
     /// `bot.token` (the bot named `default`), `TGRELAY_API_KEY` → `api.key`, and in the file only:
     /// `api.keys` (list), `bots` (list of names) with `bot.<name>.token`, `bot.<name>.per_second`,
     /// `bot.<name>.paid_broadcast`, and `options.request_timeout_seconds`, `options.max_in_flight`,
-    /// `options.max_attempts`, `options.max_body_bytes`.
+    /// `options.max_attempts`, `options.max_body_bytes`,
+    /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY"]
         var providers: [any ConfigProvider] = [
@@ -66,6 +67,8 @@ extension RelayConfiguration {
         options.maxInFlight = opts.int(forKey: "max_in_flight", default: options.maxInFlight)
         options.maxAttempts = opts.int(forKey: "max_attempts", default: options.maxAttempts)
         options.maxBodyBytes = opts.int(forKey: "max_body_bytes", default: options.maxBodyBytes)
+        options.unauthorizedPause = opts.double(forKey: "unauthorized_pause_seconds", default: options.unauthorizedPause)
+        options.databaseMaxBytes = opts.int(forKey: "database_max_bytes").map(Int64.init)
     }
 
     static func parseListen(_ value: String) throws -> (String, Int) {

@@ -29,6 +29,10 @@ public struct RelayConfiguration: Sendable {
         public var maxBodyBytes: Int = 1 << 20
         /// Largest `/v1/messages/batch` or broadcast.
         public var maxBatch: Int = 1000
+        /// How long a bot whose token Telegram refused (401) waits before trying again.
+        public var unauthorizedPause: TimeInterval = 60
+        /// A cap on the store's size in bytes: reaching it makes accepts answer 503, like a full disk.
+        public var databaseMaxBytes: Int64?
 
         public init() {}
     }
@@ -66,6 +70,6 @@ extension RelayConfiguration {
         guard let path = sqlitePath, !path.isEmpty else {
             throw ConfigurationError(description: "TGRELAY_DATABASE: only sqlite:PATH is supported by this build")
         }
-        return .sqlite(path: path)
+        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes))
     }
 }

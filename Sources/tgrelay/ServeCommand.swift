@@ -28,10 +28,17 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await RelayConfiguration.load()
-        var logger = Logger(label: "tgrelay")
-        logger.logLevel = logLevel
+        let logger = {
+            var logger = Logger(label: "tgrelay")
+            logger.logLevel = logLevel
+            return logger
+        }()
         let store = try await makeStore(configuration.storeConfiguration())
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clientConfiguration = HTTPClient.Configuration()
+        // Every lane in flight may hold a connection; the default pool of 8 would serialize them.
+        clientConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.options.maxInFlight)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let app = RelayApplication.build(configuration: configuration, store: store, httpClient: httpClient, logger: logger) { port in
             logger.info("tgrelay listening", metadata: ["address": "\(configuration.listenHost):\(port)"])
         }

@@ -38,7 +38,10 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The wait after the `attempt`-th counted attempt failed, jittered with `random`.
     public func delay(afterAttempt attempt: Int, random: inout some RandomNumberGenerator) -> TimeInterval {
         let nominal = nominalDelay(afterAttempt: attempt)
-        let factor = jitter > 0 ? Double.random(in: (1 - jitter)...(1 + jitter), using: &random) : 1
+        // One draw mapped straight to [0, 1): unlike `Double.random(in:)` this never draws twice,
+        // so an injected source fully determines the delay.
+        let unit = Double(random.next() >> 11) / Double(1 << 53 as UInt64)
+        let factor = 1 - jitter + 2 * jitter * unit
         return min(nominal * factor, maximumDelay)
     }
 

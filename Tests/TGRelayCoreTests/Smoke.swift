@@ -1,3 +1,0 @@
-import Testing
-@testable import TGRelayCore
-@Test func smoke() { #expect(Bool(true)) }

@@ -7,21 +7,24 @@ import TelegramBotAPI
 extension Dispatcher {
     /// Works on a lane's head message once, then hands the lane back to the scheduler.
     func process(_ lane: LaneKey, endpoint: String, token: String) async {
+        var prepared = false
         let next: Date?
         do {
-            next = try await deliverHead(of: lane, endpoint: endpoint, token: token)
+            next = try await deliverHead(of: lane, endpoint: endpoint, token: token) { prepared = true }
         } catch {
             // The store could not commit: nothing was lost, the lane tries again shortly.
             logger.error("store error while dispatching; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
             next = Date().addingTimeInterval(1)
         }
+        if !prepared { donePreparing(lane) }
         inFlight -= 1
         scheduler.finish(lane, next: next, now: Date())
         wake()
     }
 
     /// Returns when the lane's next head may go, or nil when the lane is empty.
-    private func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
+    /// `departing` runs once the request is about to leave (the lane is no longer preparing).
+    private func deliverHead(of lane: LaneKey, endpoint: String, token: String, departing: () -> Void) async throws -> Date? {
         guard let head = try await store.laneHead(lane) else { return nil }
         let now = Date()
         switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: inactiveChats[lane]) {
@@ -40,6 +43,9 @@ extension Dispatcher {
         }
 
         try await store.markSending(id: head.id, now: now)
+        await takeSlot(for: lane)
+        departing()
+        donePreparing(lane)
         let started = ContinuousClock.now
         let response = await client.call(
             endpoint: endpoint, token: token, method: head.method, json: Self.requestBody(head), timeout: options.requestTimeout)
@@ -54,6 +60,10 @@ extension Dispatcher {
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
+    }
+
+    private func donePreparing(_ lane: LaneKey) {
+        bots[lane.bot]?.preparing -= 1
     }
 
     /// What an answer means beyond its message. Returns a lane time that overrides the default, if any.

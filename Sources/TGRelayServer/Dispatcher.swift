@@ -19,6 +19,10 @@ public actor Dispatcher: Service {
         var deliveries = DeliveryRate()
         /// Set while the token is refused (401); cleared by the next successful send.
         var unauthorized: String?
+        /// Lanes popped and not yet past `takeSlot` (or done without a send).
+        var preparing = 0
+        /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
+        var preparingCap: Int { min(max(limiter.limits.bot.count / 4, 2), 256) }
     }
 
     let store: any MessageStore
@@ -96,25 +100,44 @@ public actor Dispatcher: Service {
         lanesChanged([lane])
     }
 
-    /// Starts as many sends for `bot` as its limits, its circuits and the in-flight cap allow now.
+    /// Starts work on as many ready lanes of `bot` as its limits, its circuits and the in-flight cap allow.
+    ///
+    /// A popped lane takes its rate-limit slot only just before its request leaves (`takeSlot`), since
+    /// Telegram counts arrivals: reading the head and marking it `sending` take variable time. To keep
+    /// lanes from piling up in front of the limiter, only a few per bot are prepared at once.
     private func dispatchReadyLanes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
-        guard var runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
-        defer { bots[name] = runtime }
-        while inFlight < options.maxInFlight, runtime.limiter.earliestBotSend(paidBroadcast: false, now: now) <= now,
+        guard let runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
+        while inFlight < options.maxInFlight, runtime.preparing < runtime.preparingCap,
+            runtime.limiter.earliestBotSend(paidBroadcast: false, now: now) <= now,
             let lane = scheduler.popReady(bot: name)
         {
-            // Failing fast or expiring costs no Telegram request, so it takes no rate-limit slot.
+            // Failing fast costs no Telegram request, so an inactive chat never waits for its window.
             if inactiveChats[lane] == nil {
                 let laneTime = runtime.limiter.earliestLaneSend(lane, now: now)
                 if laneTime > now {
                     scheduler.finish(lane, next: laneTime, now: now)
                     continue
                 }
-                runtime.limiter.recordSend(lane: lane, at: now)
             }
             inFlight += 1
+            bots[name]?.preparing += 1
             let token = runtime.bot.token
             group.addTask { await self.process(lane, endpoint: endpoint, token: token) }
+        }
+    }
+
+    /// Waits until `lane` may send without exceeding a limit, then records the send: the request
+    /// leaves right after, so the limiter's log holds departure times.
+    func takeSlot(for lane: LaneKey) async {
+        while true {
+            let now = Date()
+            guard let limiter = bots[lane.bot]?.limiter else { return }
+            let earliest = limiter.earliestSend(for: lane, paidBroadcast: false, now: now)
+            if earliest <= now {
+                bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
+                return
+            }
+            try? await Task.sleep(for: .seconds(earliest.timeIntervalSince(now)))
         }
     }
 
@@ -135,7 +158,9 @@ public actor Dispatcher: Service {
         var times: [Date] = scheduler.nextTimer.map { [$0] } ?? []
         for (name, runtime) in bots {
             if let probe = runtime.endpoints.nextProbeAt { times.append(probe) }
-            if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.endpoints.endpointForSend != nil {
+            if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing < runtime.preparingCap,
+                runtime.endpoints.endpointForSend != nil
+            {
                 times.append(runtime.limiter.earliestBotSend(paidBroadcast: false, now: now))
             }
         }

@@ -23,11 +23,6 @@ public struct RateLimiter: Sendable {
     private var botLog: SlidingWindowLog
     private var paidLog: SlidingWindowLog?
     private var botPausedUntil: TimeInterval = -.infinity
-    /// The bot's latest send. Sends are paced at least `window / count` apart: a burst of a whole
-    /// window's allowance at once queues at the receiving end and arrives spread out, and the
-    /// sliding window then counts those late arrivals against the next burst. Paced sends arrive as
-    /// they left, so the safety margin only has to cover network jitter.
-    private var lastBotSend: TimeInterval = -.infinity
     private var storms: StormDetector
 
     public init(limits: RateLimits = .telegramDefaults) {
@@ -82,8 +77,7 @@ public struct RateLimiter: Sendable {
 
     private func earliestBotTime(paidBroadcast: Bool, now: TimeInterval) -> TimeInterval {
         let log = (paidBroadcast ? paidLog : nil) ?? botLog
-        let paced = lastBotSend + log.limit.window / Double(log.limit.count)
-        return max(log.earliest(notBefore: now), botPausedUntil, paced)
+        return max(log.earliest(notBefore: now), botPausedUntil)
     }
 
     // MARK: - Events
@@ -95,7 +89,6 @@ public struct RateLimiter: Sendable {
         dropIdleLanes(now: seconds)
         botLog.record(seconds)
         paidLog?.record(seconds)
-        lastBotSend = max(lastBotSend, seconds)
         updateLane(lane) { $0.log.record(seconds) }
     }
 

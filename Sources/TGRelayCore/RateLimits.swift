@@ -1,14 +1,19 @@
 import Foundation
 
-/// At most `count` sends in any `window` seconds.
+/// At most `count` sends in any `window` seconds, and consecutive sends at least `spacing` apart.
 public struct WindowLimit: Sendable, Equatable {
     public var count: Int
     public var window: TimeInterval
+    /// Sends leave paced rather than in bursts of `count`: a burst queues on the way and at the
+    /// receiving end and arrives spread out, and the window would then count those late arrivals
+    /// against the next burst. Defaults to the nominal interval, `window / count`.
+    public var spacing: TimeInterval
 
-    public init(count: Int, per window: TimeInterval) {
+    public init(count: Int, per window: TimeInterval, spacing: TimeInterval? = nil) {
         precondition(count > 0 && window > 0, "a window limit needs a positive count and window")
         self.count = count
         self.window = window
+        self.spacing = spacing ?? window / Double(count)
     }
 
     /// The nominal rate in sends per second.
@@ -31,7 +36,8 @@ public struct StormDetection: Sendable, Equatable {
 /// One bot's limits (TELEGRAM.md "Limits"; Telegram's FAQ figures are the defaults).
 public struct RateLimits: Sendable, Equatable {
     public var privateChat: WindowLimit
-    /// Groups, supergroups and channels.
+    /// Groups, supergroups and channels. Paced at one per second, the FAQ's advice for any single
+    /// chat, so a group gets its 20 in the first 20 seconds of a minute, not in one burst.
     public var group: WindowLimit
     /// All sends of the bot together.
     public var bot: WindowLimit
@@ -47,7 +53,7 @@ public struct RateLimits: Sendable, Equatable {
 
     public init(
         privateChat: WindowLimit = WindowLimit(count: 1, per: 1),
-        group: WindowLimit = WindowLimit(count: 20, per: 60),
+        group: WindowLimit = WindowLimit(count: 20, per: 60, spacing: 1),
         bot: WindowLimit = WindowLimit(count: 30, per: 1),
         paidBroadcast: WindowLimit? = nil,
         safetyMargin: TimeInterval = 0.0305,

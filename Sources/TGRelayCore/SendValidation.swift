@@ -3,7 +3,7 @@ import Foundation
 /// Why a send request was refused at accept time, with a machine-readable code and the offending
 /// field, so that callers learn at once what Telegram would only say after queueing.
 public struct SendValidationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable, Equatable {
+    public enum Code: String, Sendable, Equatable, CaseIterable {
         case unknownMethod = "unknown_method"
         /// A real Bot API method that the outbox does not relay (e.g. getMe).
         case notASendMethod = "not_a_send_method"

@@ -1,8 +1,9 @@
 import Foundation
 
 /// The times of the most recent sends in one scope, enough to enforce "at most N in any W": a new
-/// send may go once the N-th most recent one is `W` (plus margin) old. Keeps only the newest N
-/// times in a ring, so a decision is O(1) and memory is O(N).
+/// send may go once the N-th most recent one is `W` (plus margin) old, and not sooner than
+/// `limit.spacing` after the newest. Keeps only the newest N times in a ring, so a decision is
+/// O(1) and memory is O(N).
 struct SlidingWindowLog: Sendable {
     let limit: WindowLimit
     /// `limit.window` plus the safety margin.
@@ -20,14 +21,18 @@ struct SlidingWindowLog: Sendable {
 
     /// The earliest time not before `now` at which one more send stays within the limit.
     func earliest(notBefore now: TimeInterval) -> TimeInterval {
-        guard count == limit.count else { return now }
-        return max(now, ring[head] + span)
+        guard count > 0 else { return now }
+        let paced = max(now, newest + limit.spacing)
+        guard count == limit.count else { return paced }
+        return max(paced, ring[head] + span)
     }
 
     /// When this log stops mattering: after it, any send is allowed again.
     var expiry: TimeInterval {
-        count == 0 ? -.infinity : ring[slot(count - 1)] + span
+        count == 0 ? -.infinity : newest + max(span, limit.spacing)
     }
+
+    private var newest: TimeInterval { ring[slot(count - 1)] }
 
     mutating func record(_ time: TimeInterval) {
         if count == limit.count {

@@ -12,7 +12,9 @@ import TGRelayCore
     @Test func defaultsAreTelegramsFAQ() {
         let limits = RateLimits.telegramDefaults
         #expect(limits.privateChat == WindowLimit(count: 1, per: 1))
-        #expect(limits.group == WindowLimit(count: 20, per: 60))
+        #expect(limits.group == WindowLimit(count: 20, per: 60, spacing: 1))
+        #expect(limits.bot.spacing == 1.0 / 30)
+        #expect(limits.privateChat.spacing == 1)
         #expect(limits.bot == WindowLimit(count: 30, per: 1))
         #expect(limits.paidBroadcast == nil)
         #expect(RateLimits.paidBroadcastMaximum == WindowLimit(count: 1000, per: 1))
@@ -28,22 +30,32 @@ import TGRelayCore
         var limiter = RateLimiter()
         limiter.recordSend(lane: privateChat, at: at(0))
         #expect(abs(seconds(limiter.earliestSend(for: privateChat, paidBroadcast: false, now: at(0))) - (1 + margin)) < 1e-6)
-        // Other chats are independent.
-        #expect(limiter.earliestSend(for: LaneKey(bot: "b", chat: "43"), paidBroadcast: false, now: at(0)) == at(0))
+        // Other chats are independent (only the bot's pacing applies to them).
+        #expect(limiter.earliestLaneSend(LaneKey(bot: "b", chat: "43"), now: at(0)) == at(0))
         #expect(limiter.earliestSend(for: privateChat, paidBroadcast: false, now: at(3)) == at(3))
     }
 
-    @Test func groupsGetTwentyPerMinuteAsASlidingWindow() {
+    @Test func botSendsArePacedAtTheNominalRate() {
         var limiter = RateLimiter()
+        limiter.recordSend(lane: privateChat, at: at(0))
+        let next = limiter.earliestSend(for: LaneKey(bot: "b", chat: "43"), paidBroadcast: false, now: at(0))
+        #expect(abs(seconds(next) - 1.0 / 30) < 1e-6)
+        #expect(limiter.earliestSend(for: LaneKey(bot: "b", chat: "43"), paidBroadcast: false, now: at(0.5)) == at(0.5))
+    }
+
+    @Test func groupsGetTwentyPerMinuteOnePerSecond() {
+        var limiter = RateLimiter()
+        var clock = at(0)
         for index in 0..<20 {
-            let time = limiter.earliestSend(for: group, paidBroadcast: false, now: at(Double(index) * 0.1))
-            #expect(time == at(Double(index) * 0.1))
-            limiter.recordSend(lane: group, at: time)
+            clock = limiter.earliestSend(for: group, paidBroadcast: false, now: clock)
+            #expect(abs(seconds(clock) - Double(index)) < 1e-6)
+            limiter.recordSend(lane: group, at: clock)
         }
         // The 21st waits until the first leaves the window, the 22nd until the second does.
-        #expect(abs(seconds(limiter.earliestSend(for: group, paidBroadcast: false, now: at(2))) - (60 + margin)) < 1e-6)
-        limiter.recordSend(lane: group, at: at(60 + margin))
-        #expect(abs(seconds(limiter.earliestSend(for: group, paidBroadcast: false, now: at(60 + margin))) - (60.1 + margin)) < 1e-6)
+        clock = limiter.earliestSend(for: group, paidBroadcast: false, now: clock)
+        #expect(abs(seconds(clock) - (60 + margin)) < 1e-6)
+        limiter.recordSend(lane: group, at: clock)
+        #expect(abs(seconds(limiter.earliestSend(for: group, paidBroadcast: false, now: clock)) - (61 + margin)) < 1e-6)
     }
 
     @Test func usernamesAreGroups() {
@@ -70,7 +82,7 @@ import TGRelayCore
             limiter.recordSend(lane: LaneKey(bot: "b", chat: String(1000 + index)), at: at(0))
         }
         let next = LaneKey(bot: "b", chat: "9999")
-        #expect(limiter.earliestSend(for: next, paidBroadcast: true, now: at(0)) == at(0))
+        #expect(abs(seconds(limiter.earliestSend(for: next, paidBroadcast: true, now: at(0))) - 0.001) < 1e-6)
         #expect(seconds(limiter.earliestSend(for: next, paidBroadcast: false, now: at(0))) > 1)
         for index in 30..<1000 {
             limiter.recordSend(lane: LaneKey(bot: "b", chat: String(1000 + index)), at: at(0))

@@ -6,48 +6,110 @@ extension SQLiteMessageStore {
     public func accept(_ messages: [NewMessage], now: Date) async throws -> [AcceptResult] {
         guard !messages.isEmpty else { return [] }
         let nowMillis = now.storeMillis
-        return try await write { db in try Self.insert(messages, nowMillis: nowMillis, db) }
+        return try await write { db in try SQLiteAccept.run(messages, nowMillis: nowMillis, db) }
+    }
+}
+
+/// Accept runs inside the writer's transaction, so the idempotency lookup and the insert cannot race with
+/// another accept: concurrent identical requests find each other's rows, whether they share the group commit
+/// or not. Duplicates within one call are matched in memory against the call's first message with the key.
+enum SQLiteAccept {
+    /// Rows per INSERT statement: one statement costs about as much as several rows, so batches go in chunks.
+    static let rowsPerStatement = 64
+    private static let columns = """
+        seq, bot, chat, method, params, payload_hash, status, deadline, idempotency_key, at_most_once, \
+        callback_url, created_at, updated_at
+        """
+
+    private enum Plan {
+        case insert
+        case resolved(AcceptResult)
+        /// Same bot and key as an earlier message of this call, at this index, which is being inserted.
+        case duplicate(of: Int)
     }
 
-    /// Runs inside the writer's transaction, so the idempotency lookup and the insert cannot race with
-    /// another accept: concurrent identical requests find each other's rows, whether they share the
-    /// group commit or not, and so do duplicates within one call.
-    private static func insert(_ messages: [NewMessage], nowMillis: Int64, _ db: Database) throws -> [AcceptResult] {
-        var seq = try MessageSequence.reserve(db, count: messages.count)
-        let findKey = try db.cachedStatement(
-            sql: "SELECT \(MessageRow.columns) FROM message WHERE bot = ? AND idempotency_key = ?")
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO message (seq, bot, chat, method, params, payload_hash, status, deadline,
-                idempotency_key, at_most_once, callback_url, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
-            """)
-        let now = Date(storeMillis: nowMillis)
-        var laneCounts: [LaneKey: Int] = [:]
-        var results: [AcceptResult] = []
-        results.reserveCapacity(messages.count)
-        for message in messages {
-            if let key = message.idempotencyKey, let row = try Row.fetchOne(findKey, arguments: [message.bot, key]) {
-                let existing = try MessageRow.decode(row)
-                results.append(
-                    existing.payloadHash == message.payloadHash ? .existing(existing) : .conflict(existingID: existing.id))
-                continue
+    private struct Key: Hashable {
+        var bot: String
+        var key: String
+    }
+
+    static func run(_ messages: [NewMessage], nowMillis: Int64, _ db: Database) throws -> [AcceptResult] {
+        let firstSeq = try MessageSequence.reserve(db, count: messages.count)
+        let plans = try plan(messages, db)
+        let toInsert = plans.indices.filter { if case .insert = plans[$0] { true } else { false } }
+
+        var ids: [Int64: Int64] = [:]  // seq → id
+        ids.reserveCapacity(toInsert.count)
+        var start = 0
+        while start < toInsert.count {
+            let chunk = toInsert[start..<min(start + rowsPerStatement, toInsert.count)]
+            let values = chunk.flatMap { index in
+                row(messages[index], seq: firstSeq + Int64(index), nowMillis: nowMillis)
             }
-            let deadline = message.deadline?.storeMillis
-            try insert.execute(arguments: [
-                seq, message.bot, message.chat, message.method, message.params, message.payloadHash, deadline,
-                message.idempotencyKey, message.atMostOnce, message.callbackURL, nowMillis, nowMillis,
-            ])
-            seq += 1
-            laneCounts[LaneKey(bot: message.bot, chat: message.chat), default: 0] += 1
-            results.append(.created(OutboundMessage(
-                id: db.lastInsertedRowID, bot: message.bot, chat: message.chat, method: message.method,
-                params: message.params, payloadHash: message.payloadHash, deadline: deadline.map { Date(storeMillis: $0) },
+            // RETURNING pairs each id with its seq, whatever order SQLite returns the rows in.
+            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)", count: chunk.count)
+            try DirectInsert(
+                db,
+                sql: "INSERT INTO message (\(columns)) VALUES \(placeholders.joined(separator: ", ")) RETURNING seq, id"
+            ).run(values) { row in ids[row.int64(0)] = row.int64(1) }
+            start += rowsPerStatement
+        }
+
+        let now = Date(storeMillis: nowMillis)
+        var created: [Int: OutboundMessage] = [:]
+        var laneCounts: [LaneKey: Int] = [:]
+        for index in toInsert {
+            let message = messages[index]
+            guard let id = ids[firstSeq + Int64(index)] else {
+                throw StoreError(code: .internalError, detail: "inserted row without id")
+            }
+            created[index] = OutboundMessage(
+                id: id, bot: message.bot, chat: message.chat, method: message.method, params: message.params,
+                payloadHash: message.payloadHash, deadline: message.deadline.map { Date(storeMillis: $0.storeMillis) },
                 idempotencyKey: message.idempotencyKey, atMostOnce: message.atMostOnce,
-                callbackURL: message.callbackURL, createdAt: now, updatedAt: now
-            )))
+                callbackURL: message.callbackURL, createdAt: now, updatedAt: now)
+            laneCounts[LaneKey(bot: message.bot, chat: message.chat), default: 0] += 1
         }
         try addCounts(laneCounts, db)
-        return results
+
+        return plans.indices.map { index in
+            switch plans[index] {
+            case .insert: return .created(created[index]!)
+            case .resolved(let result): return result
+            case .duplicate(let first):
+                let original = created[first]!
+                return original.payloadHash == messages[index].payloadHash
+                    ? .existing(original) : .conflict(existingID: original.id)
+            }
+        }
+    }
+
+    private static func plan(_ messages: [NewMessage], _ db: Database) throws -> [Plan] {
+        let findKey = try db.cachedStatement(
+            sql: "SELECT \(MessageRow.columns) FROM message WHERE bot = ? AND idempotency_key = ?")
+        var firstWithKey: [Key: Int] = [:]
+        return try messages.indices.map { index in
+            let message = messages[index]
+            guard let key = message.idempotencyKey else { return .insert }
+            if let first = firstWithKey[Key(bot: message.bot, key: key)] {
+                return .duplicate(of: first)
+            }
+            if let row = try Row.fetchOne(findKey, arguments: [message.bot, key]) {
+                let existing = try MessageRow.decode(row)
+                return .resolved(
+                    existing.payloadHash == message.payloadHash ? .existing(existing) : .conflict(existingID: existing.id))
+            }
+            firstWithKey[Key(bot: message.bot, key: key)] = index
+            return .insert
+        }
+    }
+
+    private static func row(_ message: NewMessage, seq: Int64, nowMillis: Int64) -> [DirectInsert.Value] {
+        [
+            .integer(seq), .text(message.bot), .text(message.chat), .text(message.method), .text(message.params),
+            .text(message.payloadHash), .init(message.deadline?.storeMillis), .init(message.idempotencyKey),
+            .init(message.atMostOnce), .init(message.callbackURL), .integer(nowMillis), .integer(nowMillis),
+        ]
     }
 
     /// What an insert trigger would do, once per lane and per bot: `lane` and `bot_status_count` (see

@@ -11,7 +11,7 @@ import GRDB
 /// - `lane` and `bot_status_count` are kept exact by triggers on update and delete, so every statement that
 ///   changes a message keeps them right; `pendingLanes` and `counts` then read a row per lane or per
 ///   (bot, status). Inserts happen only in `accept`, which adds its counts once per lane and per bot
-///   (`SQLiteAccept.addCounts`) instead of a trigger per row, which cost about a third of the insert time.
+///   (`SQLiteAccept`) instead of a trigger per row, which cost about a third of the insert time.
 /// - Times are integer milliseconds since 1970, durations integer microseconds.
 enum SQLiteSchema {
     static let pending = "('queued', 'sending', 'waiting')"

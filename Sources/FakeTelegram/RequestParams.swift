@@ -38,7 +38,7 @@ struct BotRequestParams: Sendable {
         do {
             return try FakeJSON.parse(text)
         } catch {
-            throw .badRequest("can't parse \(name) JSON object")
+            throw .badRequest(name == "reply_markup" ? "can't parse reply keyboard markup JSON object" : "can't parse \(name) JSON object")
         }
     }
 

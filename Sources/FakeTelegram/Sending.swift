@@ -28,7 +28,7 @@ extension FakeTelegram {
         let date = clock.date(at: now)
         let unix = clock.unixTime(at: now)
         let paid = params.bool("allow_paid_broadcast")
-        let markup = try? params.json("reply_markup")
+        let markup = try params.json("reply_markup")
         let result = state.withLock { s -> Result<([FakeJSON], [Int]), BotAPIError> in
             if let error = s.chatFault(bot: bot, chat: chat, method: method, now: now) { return .failure(error) }
             if let error = s.admitSend(bot: bot, chat: chat, method: method, paid: paid, now: now) { return .failure(error) }

@@ -21,8 +21,9 @@ public actor Dispatcher: Service {
         var unauthorized: String?
         /// Lanes popped and not yet past `takeSlot` (or done without a send).
         var preparing = 0
+        let enforceLimits: Bool
         /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
-        var preparingCap: Int { min(max(limiter.limits.bot.count / 4, 2), 256) }
+        var preparingCap: Int { enforceLimits ? min(max(limiter.limits.bot.count / 4, 2), 256) : .max }
     }
 
     let store: any MessageStore
@@ -52,7 +53,8 @@ public actor Dispatcher: Service {
             let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1))
             bots[bot.name] = BotRuntime(
                 bot: bot, limiter: RateLimiter(limits: limits),
-                endpoints: EndpointSelector(baseURLs: configuration.telegramEndpoints))
+                endpoints: EndpointSelector(baseURLs: configuration.telegramEndpoints),
+                enforceLimits: configuration.options.enforceRateLimits)
         }
     }
 
@@ -112,7 +114,7 @@ public actor Dispatcher: Service {
             let lane = scheduler.popReady(bot: name)
         {
             // Failing fast costs no Telegram request, so an inactive chat never waits for its window.
-            if inactiveChats[lane] == nil {
+            if inactiveChats[lane] == nil, runtime.enforceLimits {
                 let laneTime = runtime.limiter.earliestLaneSend(lane, now: now)
                 if laneTime > now {
                     scheduler.finish(lane, next: laneTime, now: now)
@@ -131,7 +133,7 @@ public actor Dispatcher: Service {
     func takeSlot(for lane: LaneKey) async {
         while true {
             let now = Date()
-            guard let limiter = bots[lane.bot]?.limiter else { return }
+            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else { return }
             let earliest = limiter.earliestSend(for: lane, paidBroadcast: false, now: now)
             if earliest <= now {
                 bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)

@@ -14,7 +14,8 @@ extension RelayConfiguration {
     /// (`host:port`), `TGRELAY_TELEGRAM_API` → `telegram.api` (comma-separated), `TGRELAY_BOT_TOKEN` →
     /// `bot.token` (the bot named `default`), `TGRELAY_API_KEY` → `api.key`, and in the file only:
     /// `api.keys` (list), `bots` (list of names) with `bot.<name>.token`, `bot.<name>.per_second`,
-    /// `bot.<name>.paid_broadcast`, and `options.request_timeout_seconds`, `options.max_in_flight`,
+    /// `bot.<name>.paid_broadcast`, `rate_limits` (`telegram`, or `off` for a limitless self-hosted server;
+    /// env `TGRELAY_RATE_LIMITS`), and `options.request_timeout_seconds`, `options.max_in_flight`,
     /// `options.max_attempts`, `options.max_body_bytes`,
     /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
@@ -67,6 +68,7 @@ extension RelayConfiguration {
         options.maxInFlight = opts.int(forKey: "max_in_flight", default: options.maxInFlight)
         options.maxAttempts = opts.int(forKey: "max_attempts", default: options.maxAttempts)
         options.maxBodyBytes = opts.int(forKey: "max_body_bytes", default: options.maxBodyBytes)
+        options.enforceRateLimits = config.string(forKey: "rate_limits", default: "telegram") != "off"
         options.unauthorizedPause = opts.double(forKey: "unauthorized_pause_seconds", default: options.unauthorizedPause)
         options.databaseMaxBytes = opts.int(forKey: "database_max_bytes").map(Int64.init)
     }

@@ -31,6 +31,9 @@ public struct RelayConfiguration: Sendable {
         public var maxBatch: Int = 1000
         /// How long a bot whose token Telegram refused (401) waits before trying again.
         public var unauthorizedPause: TimeInterval = 60
+        /// When false the relay schedules no rate limits at all: for a self-hosted Bot API server without
+        /// limits, and for benchmarks. Telegram itself always needs them.
+        public var enforceRateLimits = true
         /// A cap on the store's size in bytes: reaching it makes accepts answer 503, like a full disk.
         public var databaseMaxBytes: Int64?
 

@@ -1,7 +1,24 @@
 import Foundation
 import Hummingbird
 
-/// Swift accessors for tests, mirrored one-to-one by the HTTP control API under `/_fake/`.
+/// Swift accessors for tests, mirrored by the HTTP control API under `/_fake/` (JSON in, JSON out;
+/// never subject to faults or limits):
+///
+///     GET    /_fake/stats                  FakeStats.json
+///     GET    /_fake/messages?bot=&chat=    {"count": N, "messages": [FakeRecordedMessage.json]}
+///     POST   /_fake/reset                  {"ok": true}
+///     GET    /_fake/faults                 {"faults": [fault + "id", "remaining", "scenario"]}
+///     POST   /_fake/faults                 a fault object or {"faults": [...]} → {"ok": true, "ids": [..]}
+///     PUT    /_fake/faults                 same, replacing all runtime faults
+///     DELETE /_fake/faults[?all=true]      runtime faults (all=true: scenario faults too)
+///     DELETE /_fake/faults/<id>
+///     POST   /_fake/updates                {"bot": 123 | "token": "123:abc", "update": {..} | "updates": [..]}
+///                                          or {"bot": 123, "chat_id": 42, "text": "hi"} → {"ok": true, "update_ids": [..]}
+///     GET    /_fake/updates?bot=123        {"updates": [pending updates]}
+///     GET    /_fake/clock                  {"now": seconds since start, "unix_time": N}
+///     POST   /_fake/clock                  {"advance": seconds} → {"now": ..}
+///
+/// Errors answer 4xx with {"ok": false, "error": "..."}.
 extension FakeTelegram {
     public func stats() -> FakeStats {
         state.withLock { $0.recorder.stats }

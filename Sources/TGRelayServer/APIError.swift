@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import TGRelayCore
 
 /// A REST error: `{"error":{"code":…,"message":…,"field":…}}` with an HTTP status.
@@ -56,7 +57,10 @@ enum JSONBody {
     /// Reads the whole body (up to `limit` bytes, else 413) and parses a JSON object, keeping
     /// numbers exact (64-bit chat ids never pass through a Double).
     static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
-        let bytes = try await collect(request, limit: limit)
+        try object(from: try await collect(request, limit: limit))
+    }
+
+    static func object(from bytes: ByteBuffer) throws -> [String: JSONValue] {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes.readableBytesView)
@@ -73,8 +77,12 @@ enum JSONBody {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw tooLarge(limit)
         }
+        // A body without Content-Length (chunked) is only measured while it is read: NIO's collect throws
+        // NIOTooManyBytesError, which Hummingbird would otherwise answer with a bare 413 and no JSON error.
         do {
             return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge(limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge(limit)
         }

@@ -54,7 +54,7 @@ struct AcceptRequest {
             throw APIError.invalid("invalid_field", "idempotency_key must be 1-256 bytes", field: fieldPrefix + "idempotency_key")
         }
         let callback = try string(envelope, "callback_url", prefix: fieldPrefix)
-        if let callback, URL(string: callback)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+        if let callback, !Self.isHTTPURL(callback) {
             throw APIError.invalid("invalid_field", "callback_url must be an http(s) URL", field: fieldPrefix + "callback_url")
         }
         let atMostOnce: Bool
@@ -70,6 +70,16 @@ struct AcceptRequest {
             atMostOnce: atMostOnce, callbackURL: callback)
     }
 
+    /// http(s) with a host: "http://" alone parses as a URL but can never be called back.
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased() else { return false }
+        return ["http", "https"].contains(scheme) && url.host?.isEmpty == false
+    }
+
+    /// The longest `ttl_seconds` and the latest `deliver_by`: ten years is "no deadline" in practice, and
+    /// beyond it a time would overflow the store's millisecond integers (and trap).
+    static let maximumTTL: TimeInterval = 10 * 366 * 86_400
+
     static func payloadHash(bot: String, method: String, canonicalParams: String) -> String {
         let digest = SHA256.hash(data: Data("\(bot)\n\(method)\n\(canonicalParams)".utf8))
         return digest.map { String(format: "%02x", $0) }.joined()
@@ -81,17 +91,27 @@ struct AcceptRequest {
         case (.some, .some):
             throw APIError.invalid("invalid_field", "give ttl_seconds or deliver_by, not both", field: prefix + "deliver_by")
         case (let ttl?, nil):
-            guard case .number(let number) = ttl, let seconds = number.doubleValue, seconds > 0 else {
-                throw APIError.invalid("invalid_field", "ttl_seconds must be a positive number", field: prefix + "ttl_seconds")
+            guard case .number(let number) = ttl, let seconds = number.doubleValue, seconds > 0, seconds <= Self.maximumTTL else {
+                throw APIError.invalid(
+                    "invalid_field", "ttl_seconds must be a positive number of at most \(Int(Self.maximumTTL))",
+                    field: prefix + "ttl_seconds")
             }
             return now.addingTimeInterval(seconds)
         case (nil, let by?):
-            switch by {
-            case .string(let text): if let date = Self.iso8601(text) { return date }
-            case .number(let number): if let seconds = number.doubleValue { return Date(timeIntervalSince1970: seconds) }
-            default: break
+            let date: Date? =
+                switch by {
+                case .string(let text): Self.iso8601(text)
+                case .number(let number): number.doubleValue.map { Date(timeIntervalSince1970: $0) }
+                default: nil
+                }
+            // A deadline in the past is accepted (the message expires at once, as its sender asked), but one
+            // before 1970 or beyond the ten-year horizon is a mistake, and would not fit the store.
+            guard let date, date.timeIntervalSince1970 >= 0, date.timeIntervalSince(now) <= Self.maximumTTL else {
+                throw APIError.invalid(
+                    "invalid_field", "deliver_by must be an ISO-8601 time or Unix seconds, at most ten years ahead",
+                    field: prefix + "deliver_by")
             }
-            throw APIError.invalid("invalid_field", "deliver_by must be an ISO-8601 time or Unix seconds", field: prefix + "deliver_by")
+            return date
         }
     }
 

@@ -34,10 +34,10 @@ struct APIKeyMiddleware: RouterMiddleware {
             }
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let presentedKey = request.headers[.authorization].flatMap(Self.bearerToken) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "missing API key: send Authorization: Bearer <key>", field: "Authorization")
         }
-        let presented = SHA256.hash(data: Data(header.dropFirst("Bearer ".count).utf8))
+        let presented = SHA256.hash(data: Data(presentedKey.utf8))
         // Check every key, so timing does not reveal which one matched.
         var matched = false
         for digest in keyDigests where Self.constantTimeEquals(digest, presented) { matched = true }
@@ -45,6 +45,13 @@ struct APIKeyMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, code: "unauthorized", message: "wrong API key", field: "Authorization")
         }
         return try await next(request, context)
+    }
+
+    /// The credentials of `Bearer <key>`; the scheme name is case-insensitive (RFC 9110 §11.1).
+    static func bearerToken(_ header: String) -> Substring? {
+        let scheme = "bearer "
+        guard header.count > scheme.count, header.prefix(scheme.count).lowercased() == scheme else { return nil }
+        return header.dropFirst(scheme.count)
     }
 
     static func constantTimeEquals(_ a: SHA256.Digest, _ b: SHA256.Digest) -> Bool {

@@ -27,8 +27,11 @@ struct AdminRoutes {
         // Bulk replay: the same filter as the listing, in the query or a JSON body.
         router.post("dead-letters/replay") { request, _ in
             var query = request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
-            if let body = try? await JSONBody.object(from: request, limit: 1 << 16) {
-                for (key, value) in body { query[key] = "\(value)" }
+            // An empty body means "the query alone"; a body that does not parse is refused, because ignoring it
+            // would widen the filter and replay every dead letter.
+            let bytes = try await JSONBody.collect(request, limit: 1 << 16)
+            if bytes.readableBytesView.contains(where: { !Self.isJSONWhitespace($0) }) {
+                for (key, value) in try JSONBody.object(from: bytes) { query[key] = try Self.filterText(value, field: key) }
             }
             let filter = try deadLetterFilter(query, defaultLimit: 10_000)
             let replayed = try await storeCall { try await store.replayDeadLetters(filter, now: Date()) }
@@ -46,8 +49,13 @@ struct AdminRoutes {
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(asyncSequence: pages))
         }
         router.post("chats/:bot/:chat/reactivate") { _, context in
-            guard let bot = context.parameters.get("bot"), let chat = context.parameters.get("chat") else {
+            guard let bot = context.parameters.get("bot"), let raw = context.parameters.get("chat") else {
                 throw APIError.invalid("missing_field", "bot and chat are required", field: "chat")
+            }
+            // The inactive mark is kept under the canonical chat: "@News" must reactivate "@news".
+            // Path parameters arrive percent-encoded ("%40news" from clients that escape "@").
+            guard let chat = ChatReference.canonical(raw.removingPercentEncoding ?? raw) else {
+                throw APIError.invalid("invalid_chat_id", "chat must be a non-zero integer or \"@username\"", field: "chat")
             }
             try await storeCall { try await store.reactivateChat(bot: bot, chat: chat) }
             await dispatcher.chatReactivated(LaneKey(bot: bot, chat: chat))
@@ -64,9 +72,27 @@ struct AdminRoutes {
         try deadLetterFilter(query.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }, defaultLimit: defaultLimit)
     }
 
+    /// A filter value from a JSON body as the query would carry it: strings as they are, numbers as written.
+    private static func filterText(_ value: JSONValue, field: String) throws -> String {
+        switch value {
+        case .string(let text): return text
+        case .number(let number): return number.description
+        default: throw APIError.invalid("invalid_field", "\(field) must be a string or a number", field: field)
+        }
+    }
+
+    private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
+    /// Chats are stored canonically (`@name` in lower case), so filters must name them the same way.
+    private static func chatFilter(_ query: [String: String]) -> String? {
+        (query["chat_id"] ?? query["chat"]).map { ChatReference.canonical($0) ?? $0 }
+    }
+
     private func deadLetterFilter(_ query: [String: String], defaultLimit: Int = 100) throws -> DeadLetterFilter {
         DeadLetterFilter(
-            bot: query["bot"], chat: query["chat_id"] ?? query["chat"], reasonContains: query["reason"],
+            bot: query["bot"], chat: Self.chatFilter(query), reasonContains: query["reason"],
             limit: try limit(query["limit"], default: defaultLimit, max: 10_000))
     }
 
@@ -84,7 +110,7 @@ struct AdminRoutes {
             throw APIError.invalid("invalid_field", "\(key) must be an ISO-8601 time or Unix seconds", field: key)
         }
         return LedgerQuery(
-            messageID: try integer("message_id"), chat: query["chat_id"] ?? query["chat"], bot: query["bot"],
+            messageID: try integer("message_id"), chat: Self.chatFilter(query), bot: query["bot"],
             since: try time("since"), until: try time("until"), afterSeq: try integer("after_seq"),
             limit: try limit(query["limit"], default: 100, max: 1000))
     }

@@ -13,7 +13,12 @@ struct StatusRoutes {
             let inactive = try await storeCall { try await store.inactiveChats(bot: nil) }
             let live = await dispatcher.snapshot()
             let now = Date()
-            let bots: [[String: Any]] = counts.map { count in
+            // Every configured bot is shown, also one that has not stored a message yet (the dispatcher knows
+            // them all); a bot only the store knows (removed from the configuration) still shows its backlog.
+            let byBot = Dictionary(counts.map { ($0.bot, $0) }) { first, _ in first }
+            let names = Set(byBot.keys).union(live.keys).sorted()
+            let bots: [[String: Any]] = names.map { name in
+                let count = byBot[name] ?? BotCounts(bot: name)
                 var bot: [String: Any] = [
                     "bot": count.bot, "queue_depth": count.pending, "delivered": count.delivered,
                     "dead_letters": count.failed, "expired": count.expired, "cancelled": count.cancelled,

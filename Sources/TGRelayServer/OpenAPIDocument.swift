@@ -65,11 +65,14 @@ enum OpenAPIDocument {
           "parameters": [{"name": "message_id", "in": "query", "schema": {"type": "integer"}}, {"name": "chat_id", "in": "query", "schema": {"type": "string"}}, {"name": "bot", "in": "query", "schema": {"type": "string"}}, {"name": "since", "in": "query", "schema": {"type": "string"}}, {"name": "until", "in": "query", "schema": {"type": "string"}}, {"name": "after_seq", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
           "responses": {"200": {"description": "{entries: [LedgerEntry]}"}}}},
         "/v1/ledger/export": {"get": {"summary": "The ledger as JSON Lines (same filters)", "responses": {"200": {"description": "application/x-ndjson"}}}},
-        "/v1/chats/{bot}/{chat}/reactivate": {"post": {"summary": "Mark a chat active again after a 403", "responses": {"200": {"description": "reactivated"}}}},
+        "/v1/chats/{bot}/{chat}/reactivate": {"post": {"summary": "Mark a chat active again after a 403",
+          "parameters": [{"name": "bot", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "chat", "in": "path", "required": true, "schema": {"type": "string"}, "description": "chat id or @username"}],
+          "responses": {"200": {"description": "reactivated"}, "400": {"$ref": "#/components/responses/Error"}}}},
         "/v1/chats/inactive": {"get": {"summary": "Chats that answered 403", "responses": {"200": {"description": "{inactive_chats}"}}}},
         "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state", "responses": {"200": {"description": "status"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},
-        "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}}
+        "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/openapi.json": {"get": {"security": [], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}
       }
     }
     """#

@@ -19,6 +19,17 @@ public enum RelayApplication {
     ) -> some ApplicationProtocol {
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
+        return Application(
+            router: router(configuration: configuration, store: store, dispatcher: dispatcher),
+            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
+            services: [dispatcher],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Every route the relay serves; separate from `build` so tests can compare it with `/openapi.json`.
+    static func router(configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
@@ -33,13 +44,6 @@ public enum RelayApplication {
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         AdminRoutes(store: store, dispatcher: dispatcher).register(on: v1)
         StatusRoutes(store: store, dispatcher: dispatcher).register(on: v1)
-
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
-            services: [dispatcher],
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
+        return router
     }
 }

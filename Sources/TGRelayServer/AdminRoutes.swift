@@ -6,6 +6,7 @@ import TGRelayStore
 /// Dead letters, ledger and chat state.
 struct AdminRoutes {
     let store: any MessageStore
+    let configuration: RelayConfiguration
     let dispatcher: Dispatcher
 
     func register(on router: RouterGroup<RelayRequestContext>) {
@@ -52,6 +53,8 @@ struct AdminRoutes {
             guard let bot = context.parameters.get("bot"), let raw = context.parameters.get("chat") else {
                 throw APIError.invalid("missing_field", "bot and chat are required", field: "chat")
             }
+            // A typo in the bot would otherwise answer 200 and reactivate nothing.
+            try AcceptRequest(configuration: configuration).requireBot(bot, field: "bot")
             // The inactive mark is kept under the canonical chat: "@News" must reactivate "@news".
             // Path parameters arrive percent-encoded ("%40news" from clients that escape "@").
             guard let chat = ChatReference.canonical(raw.removingPercentEncoding ?? raw) else {

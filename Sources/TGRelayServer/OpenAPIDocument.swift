@@ -67,7 +67,7 @@ enum OpenAPIDocument {
         "/v1/ledger/export": {"get": {"summary": "The ledger as JSON Lines (same filters)", "responses": {"200": {"description": "application/x-ndjson"}}}},
         "/v1/chats/{bot}/{chat}/reactivate": {"post": {"summary": "Mark a chat active again after a 403",
           "parameters": [{"name": "bot", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "chat", "in": "path", "required": true, "schema": {"type": "string"}, "description": "chat id or @username"}],
-          "responses": {"200": {"description": "reactivated"}, "400": {"$ref": "#/components/responses/Error"}}}},
+          "responses": {"200": {"description": "reactivated"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
         "/v1/chats/inactive": {"get": {"summary": "Chats that answered 403", "responses": {"200": {"description": "{inactive_chats}"}}}},
         "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state", "responses": {"200": {"description": "status"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},

@@ -42,7 +42,7 @@ public enum RelayApplication {
         }
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
-        AdminRoutes(store: store, dispatcher: dispatcher).register(on: v1)
+        AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         StatusRoutes(store: store, dispatcher: dispatcher).register(on: v1)
         return router
     }

@@ -87,4 +87,31 @@ struct DeadLetterAPITests {
         #expect(garbled.error["code"] as? String == "malformed_json")
         #expect(try await bed.message(c)["status"] as? String == "failed")
     }
+
+    @Test func reactivationNamesTheChatAsMessagesDo() async throws {
+        let bed = try await TestBed.rest()
+        defer { Task { try await bed.shutdown() } }
+        var blocked = FakeFault(kind: .kicked)
+        blocked.chat = "@BlockedChannel"
+        let fault = try bed.telegram.addFault(blocked)
+        let first = try await bed.send(chat: "@BlockedChannel", text: "one")
+        #expect(try await bed.waitFinal([first], timeout: .seconds(10))[first]?["status"] as? String == "failed")
+        let inactive = try await bed.http.json(.GET, bed.api + "/chats/inactive")["inactive_chats"] as? [[String: Any]]
+        #expect(inactive?.compactMap { $0["chat_id"] as? String } == ["@blockedchannel"])
+        bed.telegram.removeFault(id: fault)
+
+        let typo = try await bed.post("/chats/defualt/%40BlockedChannel/reactivate", [:])
+        #expect(typo.status == 404)
+        #expect(typo.error["code"] as? String == "unknown_bot")
+        let bad = try await bed.post("/chats/default/not-a-chat/reactivate", [:])
+        #expect(bad.status == 400)
+        #expect(bad.error["code"] as? String == "invalid_chat_id")
+        // Percent-encoded and in the caller's case, like the chat_id it was sent with.
+        let reactivated = try await bed.post("/chats/default/%40BlockedChannel/reactivate", [:])
+        #expect(reactivated.status == 200, "\(reactivated.body)")
+        #expect(reactivated["chat_id"] as? String == "@blockedchannel")
+        #expect((try await bed.http.json(.GET, bed.api + "/chats/inactive")["inactive_chats"] as? [[String: Any]])?.isEmpty == true)
+        let second = try await bed.send(chat: "@BlockedChannel", text: "two")
+        #expect(try await bed.waitFinal([second], timeout: .seconds(10))[second]?["status"] as? String == "delivered")
+    }
 }

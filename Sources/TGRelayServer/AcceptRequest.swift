@@ -121,7 +121,7 @@ struct AcceptRequest {
         return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
     }
 
-    private func string(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> String? {
+    func string(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> String? {
         switch body[key] {
         case nil, .null?: return nil
         case .string(let value)?: return value

@@ -42,7 +42,8 @@ extension Dispatcher {
             break
         }
 
-        try await store.markSending(id: head.id, now: now)
+        // False when the head was cancelled (or expired) since it was read: the lane just moves on.
+        guard try await store.markSending(id: head.id, now: now) else { return now }
         await takeSlot(for: lane)
         departing()
         donePreparing(lane)

@@ -72,7 +72,7 @@ public actor Dispatcher: Service {
         logger.info("dispatcher started", metadata: ["lanes": "\(scheduler.laneCount)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                while !stopping {
+                while !stopping, !Task.isCancelled {
                     let now = Date()
                     scheduler.promoteDue(now: now)
                     for name in bots.keys {
@@ -181,7 +181,7 @@ public actor Dispatcher: Service {
     }
 
     private func sleep(until deadline: Date?) async {
-        if wakePending || stopping {
+        if wakePending || stopping || Task.isCancelled {
             wakePending = false
             return
         }
@@ -191,7 +191,11 @@ public actor Dispatcher: Service {
                 if !Task.isCancelled { await self.wake() }
             }
         }
-        await withCheckedContinuation { sleeper = $0 }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { sleeper = $0 }
+        } onCancel: {
+            Task { await self.wake() }
+        }
         wakePending = false
         timer?.cancel()
     }

@@ -68,13 +68,14 @@ struct MessageRoutes {
             throw APIError.invalid("missing_field", "chat_ids must be a non-empty array", field: "chat_ids")
         }
         try checkBatchSize(chats.count, field: "chat_ids")
-        let bot = body["bot"]?.stringValue ?? "default"
+        // Typed like a single message: a non-string bot must not quietly mean the default bot.
+        let bot = try accept.string(body, "bot", prefix: "") ?? "default"
         try accept.requireBot(bot, field: "bot")
-        let method = body["method"]?.stringValue ?? "sendMessage"
+        let method = try accept.string(body, "method", prefix: "") ?? "sendMessage"
         guard let template = body["params"]?.objectValue else {
             throw APIError.invalid("missing_field", "params must be a JSON object", field: "params")
         }
-        let key = body["idempotency_key"]?.stringValue ?? request.headers[.idempotencyKey]
+        let key = try accept.string(body, "idempotency_key", prefix: "") ?? request.headers[.idempotencyKey]
         let now = Date()
         let messages = try chats.enumerated().map { index, chat in
             var params = template

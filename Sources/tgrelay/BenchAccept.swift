@@ -80,24 +80,24 @@ struct BenchAccept: AsyncParsableCommand {
     }
 
     private func measure(relay: RelayChild, http: BenchHTTP, report: inout BenchReport) async throws {
-        print("1/4 GET /healthz, wrk \(connections) connections, \(seconds) s")
+        say("1/4 GET /healthz, wrk \(connections) connections, \(seconds) s")
         let health = try await Wrk.run(
             url: relay.baseURL + "/healthz", script: Wrk.script(postMessages: false, chats: chats), connections: connections,
             seconds: seconds, directory: relay.directory)
-        print("2/4 POST /v1/messages, wrk \(connections) connections, \(seconds) s")
+        say("2/4 POST /v1/messages, wrk \(connections) connections, \(seconds) s")
         let cpuBefore = relay.cpuSeconds
         let accept = try await Wrk.run(
             url: relay.baseURL, script: Wrk.script(postMessages: true, chats: chats), connections: connections, seconds: seconds,
             directory: relay.directory)
         let acceptCPU = (relay.cpuSeconds - cpuBefore) / Double(max(accept.requests, 1))
 
-        print("3/4 POST /v1/messages at \(rate)/s for \(seconds) s (open loop)")
+        say("3/4 POST /v1/messages at \(rate)/s for \(seconds) s (open loop)")
         let chats = self.chats
         let fixed = await OpenLoop(http: http, rate: rate, seconds: seconds).run(url: relay.baseURL + "/v1/messages", expect: 202) { i in
             BenchBodies.single(index: i, label: "fixed-rate", chat: 6_000_000 + Int64(i % chats))
         }
 
-        print("4/4 POST /v1/messages/batch, \(batches) × 1000 messages, \(batchConcurrency) at a time")
+        say("4/4 POST /v1/messages/batch, \(batches) × 1000 messages, \(batchConcurrency) at a time")
         let batch = try await batchPhase(relay: relay, http: http)
         let status = try await http.relayStatus(relay.baseURL)
 

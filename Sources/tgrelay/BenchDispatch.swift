@@ -65,7 +65,7 @@ struct BenchDispatch: AsyncParsableCommand {
 
     private func measure(relay: RelayChild, fake: FakeTelegram, http: BenchHTTP, report: inout BenchReport) async throws {
         let lanes = self.lanes
-        print("loading \(messages) messages over \(lanes) lanes while the Bot API is unreachable")
+        say("loading \(messages) messages over \(lanes) lanes while the Bot API is unreachable")
         let loadSeconds = try await http.loadQueue(relay: relay.baseURL, total: messages, label: "dispatch", progress: true) {
             8_000_000 + Int64($0 % lanes)
         }
@@ -74,8 +74,10 @@ struct BenchDispatch: AsyncParsableCommand {
             throw BenchError("expected \(messages) queued messages, the relay reports \(queued.queued) (delivered \(queued.delivered))")
         }
 
-        print("opening the gate: simulator (limits off) starts on the relay's Bot API port")
+        say("opening the gate: simulator (limits off) starts on the relay's Bot API port")
         let cpuBefore = relay.cpuSeconds
+        // The simulator runs in this process: its CPU tells whether the two cores were saturated.
+        let benchCPUBefore = ProcStats.cpuSeconds(pid: getpid()) ?? .nan
         let clock = ContinuousClock()
         let gate = clock.now
         try await fake.start()
@@ -86,12 +88,13 @@ struct BenchDispatch: AsyncParsableCommand {
             }
             if clock.now - lastReport >= .seconds(5) {
                 lastReport = clock.now
-                print("  delivered \(fake.stats().messagesDelivered)")
+                say("  delivered \(fake.stats().messagesDelivered)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         let gateToDone = (clock.now - gate).seconds
         let cpu = relay.cpuSeconds - cpuBefore
+        let benchCPU = (ProcStats.cpuSeconds(pid: getpid()) ?? .nan) - benchCPUBefore
         // Let the relay record the last answers before reading its counts.
         try await Task.sleep(for: .seconds(1))
         let final = try await http.relayStatus(relay.baseURL)
@@ -108,6 +111,7 @@ struct BenchDispatch: AsyncParsableCommand {
         report.add("gate opened → all delivered (includes the circuit's probe delay)", "\(Fmt.fixed(gateToDone)) s")
         report.add("relay CPU per delivered message", String(format: "%.0f µs (%.1f CPU s in all)", cpu / Double(messages) * 1e6, cpu))
         report.add("relay CPU use during the drain", String(format: "%.2f cores", cpu / gateToDone))
+        report.add("bench process (simulator, polling) CPU use during the drain", String(format: "%.2f cores", benchCPU / gateToDone))
         report.add("simulator: requests / 429s / duplicate payloads", "\(stats.totalRequests) / \(stats.tooManyRequestsTotal) / \(stats.duplicatePayloads)")
         report.add(
             "relay status after: queued / delivered / dead letters", "\(final.queued) / \(final.delivered) / \(final.failed)",

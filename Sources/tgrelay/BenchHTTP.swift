@@ -103,7 +103,7 @@ extension BenchHTTP {
             while try await group.next() != nil {
                 done += 1
                 if progress, done % 100 == 0 {
-                    print("  queued \(done * batchSize) of \(total)")
+                    say("  queued \(done * batchSize) of \(total)")
                 }
                 _ = addNext()
             }

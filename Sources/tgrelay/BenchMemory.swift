@@ -62,7 +62,7 @@ struct BenchMemory: AsyncParsableCommand {
 
     private func measure(relay: RelayChild, lanes: Int, http: BenchHTTP, report: inout BenchReport) async throws {
         let idle = relay.memory
-        print("queueing \(messages) messages over \(lanes) lanes")
+        say("queueing \(messages) messages over \(lanes) lanes")
         let loadSeconds = try await http.loadQueue(relay: relay.baseURL, total: messages, label: "memory", progress: true) {
             10_000_000 + Int64($0 % lanes)
         }
@@ -71,7 +71,7 @@ struct BenchMemory: AsyncParsableCommand {
         let queued = try await http.relayStatus(relay.baseURL)
         guard queued.queued == messages else { throw BenchError("expected \(messages) queued, the relay reports \(queued.queued)") }
 
-        print("restarting the relay on the same database")
+        say("restarting the relay on the same database")
         await relay.stop()
         let restartClock = ContinuousClock.now
         try await relay.start()

@@ -55,7 +55,7 @@ struct BenchRate: AsyncParsableCommand {
     private func measure(relay: RelayChild, fake: FakeTelegram, http: BenchHTTP, report: inout BenchReport) async throws {
         let clock = ContinuousClock()
         let started = clock.now
-        print("queueing \(messages) messages to \(messages) private chats; expect about \(messages / 30 + 5) s")
+        say("queueing \(messages) messages to \(messages) private chats; expect about \(messages / 30 + 5) s")
         try await http.loadQueue(relay: relay.baseURL, total: messages, concurrency: 1, label: "rate") { 9_000_000 + Int64($0) }
         var lastReport = clock.now
         while fake.stats().messagesDelivered < messages {
@@ -65,7 +65,7 @@ struct BenchRate: AsyncParsableCommand {
             if clock.now - lastReport >= .seconds(10) {
                 lastReport = clock.now
                 let stats = fake.stats()
-                print("  delivered \(stats.messagesDelivered), 429s \(stats.tooManyRequestsTotal)")
+                say("  delivered \(stats.messagesDelivered), 429s \(stats.tooManyRequestsTotal)")
             }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -81,7 +81,7 @@ final class RelayChild {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning {
-            print("  the relay did not stop within 30 s of SIGTERM; killing it")
+            say("  the relay did not stop within 30 s of SIGTERM; killing it")
             kill(process.processIdentifier, SIGKILL)
             while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
         }
@@ -115,22 +115,28 @@ func withRelayRun<T>(
     let relay = try RelayChild(directory: directory, telegramAPI: telegramAPI, extra: extra, logLevel: options.relayLogLevel, http: http)
     do {
         try await relay.start()
-        print("relay: pid \(relay.pid) on \(relay.baseURL), database \(relay.databasePath)")
+        say("relay: pid \(relay.pid) on \(relay.baseURL), database \(relay.databasePath)")
         let result = try await body(relay)
         await relay.stop()
         cleanUp(directory, keep: options.keepTemp)
         return result
     } catch {
         await relay.stop()
-        print("relay log kept in \(relay.logPath)")
+        say("relay log kept in \(relay.logPath)")
         throw error
     }
 }
 
 private func cleanUp(_ directory: URL, keep: Bool) {
     if keep {
-        print("kept \(directory.path)")
+        say("kept \(directory.path)")
     } else {
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// Prints a line and flushes it: progress must show as it happens even when piped to a file or `tee`.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }

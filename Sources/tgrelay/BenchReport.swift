@@ -45,14 +45,14 @@ struct BenchReport {
         func line(_ cells: [String]) -> String {
             zip(cells, widths + [4]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
-        print("")
-        print("== \(title) ==")
-        print(line(["measure", "result", "target", "met"]))
+        say("")
+        say("== \(title) ==")
+        say(line(["measure", "result", "target", "met"]))
         for row in rows {
-            print(line([row.measure, row.result, row.target, row.met.map { $0 ? "yes" : "NO" } ?? ""]))
+            say(line([row.measure, row.result, row.target, row.met.map { $0 ? "yes" : "NO" } ?? ""]))
         }
         for missed in missedTargets {
-            print("TARGET MISSED: \(missed.measure) = \(missed.result) (target \(missed.target))")
+            say("TARGET MISSED: \(missed.measure) = \(missed.result) (target \(missed.target))")
         }
     }
 
@@ -83,7 +83,7 @@ struct BenchReport {
             document += "\n" + section + "\n"
         }
         try document.write(toFile: path, atomically: true, encoding: .utf8)
-        print("recorded in \(path)")
+        say("recorded in \(path)")
     }
 
     /// argv as typed: the binary relative to the current folder when it lies inside it.

@@ -53,11 +53,12 @@ extension Dispatcher {
         let duration = ContinuousClock.now - started
         let at = Date()
         let answer = classify(response)
-        let decision = DeliveryDecision.decide(message: head, classification: answer, now: at, policy: policy, random: &random)
-
+        var decision = DeliveryDecision.decide(message: head, classification: answer, now: at, policy: policy, random: &random)
+        if noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at) {
+            decision = decision.heldByOutage(answer: answer, message: head)
+        }
         try await store.record(
             AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
-        noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at)
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
@@ -107,11 +108,13 @@ extension Dispatcher {
     }
 
     /// Feeds the endpoint's circuit; an open circuit stops sends (and attempts) until a probe succeeds.
-    private func noteEndpointAnswer(_ answer: TelegramAnswer, bot: String, endpoint: String, at: Date) {
-        guard let index = bots[bot]?.endpoints.endpoints.firstIndex(where: { $0.baseURL == endpoint }),
-            let transition = bots[bot]?.endpoints.record(answer, endpoint: index, now: at)
-        else { return }
-        logTransition(transition, bot: bot, endpoint: index)
+    /// Returns whether the endpoint's circuit is open after this answer.
+    private func noteEndpointAnswer(_ answer: TelegramAnswer, bot: String, endpoint: String, at: Date) -> Bool {
+        guard let index = bots[bot]?.endpoints.endpoints.firstIndex(where: { $0.baseURL == endpoint }) else { return false }
+        if let transition = bots[bot]?.endpoints.record(answer, endpoint: index, now: at) {
+            logTransition(transition, bot: bot, endpoint: index)
+        }
+        return bots[bot]?.endpoints.endpoints[index].breaker.allowsSends == false
     }
 
     func probe(bot: String, endpoint index: Int, baseURL: String, token: String) async {

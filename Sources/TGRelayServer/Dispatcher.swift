@@ -63,6 +63,7 @@ public actor Dispatcher: Service {
         if recovered > 0 {
             logger.notice("messages interrupted mid-send by a crash will be retried as ambiguous", metadata: ["count": "\(recovered)"])
         }
+        try await rememberRecentSends(now: Date())
         for chat in try await store.inactiveChats(bot: nil) {
             inactiveChats[LaneKey(bot: chat.bot, chat: chat.chat)] = chat.reason
         }
@@ -86,6 +87,28 @@ public actor Dispatcher: Service {
             Task { await self.beginShutdown() }
         }
         logger.info("dispatcher stopped; in-flight sends finished")
+    }
+
+    /// Telegram still counts what an earlier process sent in the last minute (a restart, a crash, a
+    /// lease taken over): the limiter starts from the ledger's recent attempts, and the bots wait one
+    /// bot-wide window for sends that left without a ledger row (in flight when the process died).
+    private func rememberRecentSends(now: Date) async throws {
+        let longestWindow = bots.values.map { max($0.limiter.limits.group.window, $0.limiter.limits.bot.window) }.max() ?? 60
+        var query = LedgerQuery(since: now.addingTimeInterval(-longestWindow - 1), limit: 1000)
+        while true {
+            let page = try await store.ledger(query)
+            for entry in page where entry.httpStatus != nil {
+                let departed = entry.at.addingTimeInterval(-entry.durationMs / 1000)
+                bots[entry.bot]?.limiter.recordSend(lane: LaneKey(bot: entry.bot, chat: entry.chat), at: departed)
+            }
+            guard page.count == query.limit, let last = page.last else { break }
+            query.afterSeq = last.seq
+        }
+        for name in bots.keys {
+            guard let runtime = bots[name], runtime.enforceLimits else { continue }
+            let limits = runtime.limiter.limits
+            bots[name]?.limiter.pauseBot(until: now.addingTimeInterval(limits.bot.window + limits.safetyMargin))
+        }
     }
 
     /// New work in these lanes (accepts, replays, reactivations).

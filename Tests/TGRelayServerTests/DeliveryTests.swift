@@ -49,14 +49,18 @@ struct DeliveryTests {
         defer { Task { try await bed.shutdown() } }
         let lanes = 60
         let accepted = AcceptedLog()
-        // A client keeps submitting while the relay is killed under it; only 202s are promises.
+        // A client keeps submitting while the relay is killed under it; only answered accepts are promises.
         let sender = Task {
             for seq in 0..<12 {
                 for lane in 0..<lanes {
                     let text = "K\(lane)-\(seq)"
                     while !Task.isCancelled {
-                        if let response = try? await bed.http.json(.POST, bed.api + "/messages", body: ["chat_id": 30_000 + lane, "text": text], timeout: .seconds(2)) {
-                            if response.status == 202, let id = response["id"] as? Int {
+                        // The key makes the retry of an accept whose answer was lost to the kill safe.
+                        if let response = try? await bed.http.json(
+                            .POST, bed.api + "/messages", body: ["chat_id": 30_000 + lane, "text": text],
+                            headers: ["Idempotency-Key": text], timeout: .seconds(2))
+                        {
+                            if [200, 202].contains(response.status), let id = response["id"] as? Int {
                                 await accepted.add(id: id, lane: lane, text: text)
                                 break
                             }

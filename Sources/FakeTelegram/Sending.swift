@@ -24,12 +24,14 @@ extension FakeTelegram {
     func deliver(bot: Int64, chat: FakeChatRef, method: String, params: BotRequestParams, contents: [[String: FakeJSON]])
         throws(BotAPIError) -> (messages: [FakeJSON], indices: [Int])
     {
-        let now = clock.now()
-        let date = clock.date(at: now)
-        let unix = clock.unixTime(at: now)
         let paid = params.bool("allow_paid_broadcast")
         let markup = try params.json("reply_markup")
         let result = state.withLock { s -> Result<([FakeJSON], [Int]), BotAPIError> in
+            // The time is read under the lock, so sends enter the flood-control windows in time order
+            // (a request that read the clock and then waited for the lock would count as earlier).
+            let now = clock.now()
+            let date = clock.date(at: now)
+            let unix = clock.unixTime(at: now)
             if let error = s.chatFault(bot: bot, chat: chat, method: method, now: now) { return .failure(error) }
             if let error = s.admitSend(bot: bot, chat: chat, method: method, paid: paid, now: now) { return .failure(error) }
             let key = ChatBook.Key(bot: bot, chat: chat.resolvedID)

@@ -92,6 +92,16 @@ public struct RateLimiter: Sendable {
         updateLane(lane) { $0.log.record(seconds) }
     }
 
+    /// The send to `lane` that left at `departed` was answered (or given up) at `answered`.
+    /// Telegram counts arrivals, and the arrival lies somewhere in between: the windows count the
+    /// latest possibility, so the safety margin only has to cover clock differences.
+    public mutating func recordAnswered(lane: LaneKey, departed: Date, answered: Date) {
+        let (from, to) = (departed.timeIntervalSinceReferenceDate, answered.timeIntervalSinceReferenceDate)
+        botLog.answered(departed: from, at: to)
+        paidLog?.answered(departed: from, at: to)
+        if lanes[lane] != nil { updateLane(lane) { $0.log.answered(departed: from, at: to) } }
+    }
+
     /// A 429 for `lane`: nothing goes to it before `until`.
     public mutating func pauseLane(_ lane: LaneKey, until: Date) {
         let seconds = until.timeIntervalSinceReferenceDate

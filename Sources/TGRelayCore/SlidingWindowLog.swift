@@ -8,10 +8,13 @@ struct SlidingWindowLog: Sendable {
     let limit: WindowLimit
     /// `limit.window` plus the safety margin.
     let span: TimeInterval
-    /// Ascending send times, oldest at `head`.
+    /// Ascending send times, oldest at `head`. Once a send is answered its entry moves to the
+    /// answer's time: the latest it can have arrived at Telegram, which counts arrivals.
     private var ring: [TimeInterval]
     private var head = 0
     private(set) var count = 0
+    /// The latest departure; pacing counts from it, not from a (later) answer.
+    private var lastDeparture: TimeInterval = -.infinity
 
     init(limit: WindowLimit, margin: TimeInterval) {
         self.limit = limit
@@ -22,19 +25,20 @@ struct SlidingWindowLog: Sendable {
     /// The earliest time not before `now` at which one more send stays within the limit.
     func earliest(notBefore now: TimeInterval) -> TimeInterval {
         guard count > 0 else { return now }
-        let paced = max(now, newest + limit.spacing)
+        let paced = max(now, lastDeparture + limit.spacing)
         guard count == limit.count else { return paced }
         return max(paced, ring[head] + span)
     }
 
     /// When this log stops mattering: after it, any send is allowed again.
     var expiry: TimeInterval {
-        count == 0 ? -.infinity : newest + max(span, limit.spacing)
+        count == 0 ? -.infinity : max(newest + span, lastDeparture + limit.spacing)
     }
 
     private var newest: TimeInterval { ring[slot(count - 1)] }
 
     mutating func record(_ time: TimeInterval) {
+        lastDeparture = max(lastDeparture, time)
         if count == limit.count {
             // Sends older than all kept ones cannot constrain future sends.
             guard time > ring[head] else { return }
@@ -48,6 +52,20 @@ struct SlidingWindowLog: Sendable {
         while position > 0, ring[slot(position - 1)] > ring[slot(position)] {
             ring.swapAt(slot(position - 1), slot(position))
             position -= 1
+        }
+    }
+
+    /// The send that left at `departed` was answered at `answered`: it reached Telegram at some
+    /// point in between, so it counts as late as that. A request delayed on its way (a stalled
+    /// connection, a busy front end) then cannot make the next window's sends arrive too close.
+    /// Nothing happens when the send is no longer among the kept ones.
+    mutating func answered(departed: TimeInterval, at answered: TimeInterval) {
+        guard answered > departed, let offset = (0..<count).last(where: { ring[slot($0)] == departed }) else { return }
+        ring[slot(offset)] = answered
+        var position = offset
+        while position + 1 < count, ring[slot(position)] > ring[slot(position + 1)] {
+            ring.swapAt(slot(position), slot(position + 1))
+            position += 1
         }
     }
 

@@ -44,7 +44,7 @@ extension Dispatcher {
 
         // False when the head was cancelled (or expired) since it was read: the lane just moves on.
         guard try await store.markSending(id: head.id, now: now) else { return now }
-        await takeSlot(for: lane)
+        let departed = await takeSlot(for: lane)
         departing()
         donePreparing(lane)
         let started = ContinuousClock.now
@@ -52,6 +52,7 @@ extension Dispatcher {
             endpoint: endpoint, token: token, method: head.method, json: Self.requestBody(head), timeout: options.requestTimeout)
         let duration = ContinuousClock.now - started
         let at = Date()
+        bots[lane.bot]?.limiter.recordAnswered(lane: lane, departed: departed, answered: at)
         let answer = classify(response)
         var decision = DeliveryDecision.decide(message: head, classification: answer, now: at, policy: policy, random: &random)
         if noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at) {

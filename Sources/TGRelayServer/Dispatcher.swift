@@ -50,7 +50,9 @@ public actor Dispatcher: Service {
             maximumAttempts: configuration.options.maxAttempts, unauthorizedPause: configuration.options.unauthorizedPause)
         self.logger = logger
         for bot in configuration.bots {
-            let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1))
+            // Sends count in the windows until answered (`recordAnswered`), so transit delays are
+            // covered already; the margin only absorbs timer granularity.
+            let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1), safetyMargin: 0.005)
             bots[bot.name] = BotRuntime(
                 bot: bot, limiter: RateLimiter(limits: limits),
                 endpoints: EndpointSelector(baseURLs: configuration.telegramEndpoints),
@@ -153,14 +155,15 @@ public actor Dispatcher: Service {
 
     /// Waits until `lane` may send without exceeding a limit, then records the send: the request
     /// leaves right after, so the limiter's log holds departure times.
-    func takeSlot(for lane: LaneKey) async {
+    /// Returns the recorded departure time.
+    func takeSlot(for lane: LaneKey) async -> Date {
         while true {
             let now = Date()
-            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else { return }
+            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else { return now }
             let earliest = limiter.earliestSend(for: lane, paidBroadcast: false, now: now)
             if earliest <= now {
                 bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
-                return
+                return now
             }
             try? await Task.sleep(for: .seconds(earliest.timeIntervalSince(now)))
         }

@@ -1,6 +1,5 @@
 // swift-tools-version: 6.1
 import PackageDescription
-import Foundation
 
 let package = Package(
     name: "tgrelay",
@@ -98,6 +97,3 @@ let package = Package(
     ]
 )
 
-if ProcessInfo.processInfo.environment["TMP_SKIP_SIM_TESTS"] != nil {
-    package.targets.removeAll { $0.name == "FakeTelegramTests" }
-}

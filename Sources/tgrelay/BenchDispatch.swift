@@ -83,6 +83,7 @@ struct BenchDispatch: AsyncParsableCommand {
         try await fake.start()
         var lastReport = gate
         while fake.stats().messagesDelivered < messages {
+            try relay.ensureRunning()
             guard clock.now - gate < .seconds(timeout) else {
                 throw BenchError("only \(fake.stats().messagesDelivered) of \(messages) delivered after \(timeout) s")
             }

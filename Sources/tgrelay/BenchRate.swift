@@ -59,6 +59,7 @@ struct BenchRate: AsyncParsableCommand {
         try await http.loadQueue(relay: relay.baseURL, total: messages, concurrency: 1, label: "rate") { 9_000_000 + Int64($0) }
         var lastReport = clock.now
         while fake.stats().messagesDelivered < messages {
+            try relay.ensureRunning()
             guard clock.now - started < .seconds(timeout) else {
                 throw BenchError("only \(fake.stats().messagesDelivered) of \(messages) delivered after \(timeout) s")
             }

@@ -87,6 +87,16 @@ final class RelayChild {
         }
     }
 
+    /// Throws when the relay is gone: a bench waiting for deliveries should stop at once, not at its timeout.
+    func ensureRunning() throws {
+        guard let process, !process.isRunning else { return }
+        throw BenchError("""
+            the relay exited during the run (status \(process.terminationStatus), reason \(process.terminationReason == .uncaughtSignal ? "signal" : "exit")); \
+            was it stopped from outside? Its log ends:
+            \(logTail())
+            """)
+    }
+
     var cpuSeconds: Double { ProcStats.cpuSeconds(pid: pid) ?? .nan }
     var memory: (rss: Int, peak: Int) { ProcStats.memory(pid: pid) ?? (0, 0) }
 

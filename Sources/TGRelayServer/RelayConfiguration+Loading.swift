@@ -17,7 +17,8 @@ extension RelayConfiguration {
     /// `bot.<name>.paid_broadcast`, `rate_limits` (`telegram`, or `off` for a limitless self-hosted server;
     /// env `TGRELAY_RATE_LIMITS`), and `options.request_timeout_seconds`, `options.max_in_flight`,
     /// `options.max_attempts`, `options.max_body_bytes`,
-    /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`.
+    /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`, and `ledger.hash_chat_ids` with
+    /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY"]
         var providers: [any ConfigProvider] = [
@@ -78,6 +79,13 @@ extension RelayConfiguration {
         options.unauthorizedPause =
             try values.double("options.unauthorized_pause_seconds", range: 0...86_400) ?? options.unauthorizedPause
         options.databaseMaxBytes = try values.int("options.database_max_bytes", range: 1...Int.max).map(Int64.init)
+        if try values.bool("ledger.hash_chat_ids") == true {
+            guard let key = try values.string("ledger.chat_key", isSecret: true), key.utf8.count >= 16 else {
+                throw ConfigurationError(
+                    description: "\(StrictValues.name("ledger.chat_key")): at least 16 bytes are needed when ledger.hash_chat_ids is on")
+            }
+            options.ledgerChatKey = Array(key.utf8)
+        }
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

@@ -36,6 +36,8 @@ public struct RelayConfiguration: Sendable {
         public var enforceRateLimits = true
         /// A cap on the store's size in bytes: reaching it makes accepts answer 503, like a full disk.
         public var databaseMaxBytes: Int64?
+        /// When set (`ledger.hash_chat_ids`), the ledger keeps HMAC-SHA256(key, chat id) instead of chat ids.
+        public var ledgerChatKey: [UInt8]?
 
         public init() {}
     }
@@ -73,6 +75,6 @@ extension RelayConfiguration {
         guard let path = sqlitePath, !path.isEmpty else {
             throw ConfigurationError(description: "TGRELAY_DATABASE: only sqlite:PATH is supported by this build")
         }
-        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes))
+        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes, ledgerChatKey: options.ledgerChatKey))
     }
 }

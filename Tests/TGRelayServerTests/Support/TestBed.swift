@@ -27,9 +27,16 @@ final class TestBed: @unchecked Sendable {
             try JSONSerialization.data(withJSONObject: config).write(to: path)
             environment["TGRELAY_CONFIG"] = path.path
         }
-        relay = try RelayProcess(directory: directory, telegramAPI: telegram.baseURL, token: Self.token, environment: environment)
         http = HTTPClient(eventLoopGroupProvider: .singleton)
-        try await relay.start(http: http)
+        do {
+            relay = try RelayProcess(directory: directory, telegramAPI: telegram.baseURL, token: Self.token, environment: environment)
+            try await relay.start(http: http)
+        } catch {
+            // An HTTP client must be shut down before it goes away, even when set-up fails.
+            try? await http.shutdown()
+            await telegram.stop()
+            throw error
+        }
     }
 
     func shutdown() async throws {

@@ -18,6 +18,8 @@ struct BenchReport {
     let command: String
     let machine = ProcStats.machineDescription()
     let date = ISO8601DateFormatter().string(from: Date())
+    /// Which code was measured: figures move with every change to the relay.
+    let revision = Self.gitRevision()
     /// Load average when the run began: figures from a busy shared machine read lower.
     var loadBefore: String
     var rows: [Row] = []
@@ -60,7 +62,7 @@ struct BenchReport {
         var text = "## \(title)\n\n"
         text += "Command: `\(command)`  \n"
         text += "Machine: \(machine); load average before the run: \(loadBefore)  \n"
-        text += "Date: \(date)\n\n"
+        text += "Date: \(date)" + (revision.map { "; code: \($0)" } ?? "") + "\n\n"
         text += "| measure | result | target | met |\n|---|---|---|---|\n"
         for row in rows {
             let met = row.met.map { $0 ? "yes" : "**no**" } ?? ""
@@ -84,6 +86,28 @@ struct BenchReport {
         }
         try document.write(toFile: path, atomically: true, encoding: .utf8)
         say("recorded in \(path)")
+    }
+
+    /// "commit abc1234" (plus "with uncommitted changes") when run inside the repository, else nil.
+    private static func gitRevision() -> String? {
+        func git(_ arguments: [String]) -> String? {
+            guard let path = ProcStats.which("git") else { return nil }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            // git answers these at once; reading before waiting avoids a full-pipe deadlock.
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return nil }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let commit = git(["rev-parse", "--short", "HEAD"]) else { return nil }
+        let dirty = git(["status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"]).map { !$0.isEmpty } ?? false
+        return "commit \(commit)" + (dirty ? " with uncommitted changes in Sources/ or Package.swift" : "")
     }
 
     /// argv as typed: the binary relative to the current folder when it lies inside it.

@@ -57,6 +57,13 @@ struct AcceptRequest {
         if let callback, !Self.isHTTPURL(callback) {
             throw APIError.invalid("invalid_field", "callback_url must be an http(s) URL", field: fieldPrefix + "callback_url")
         }
+        // Callbacks are always signed; without a secret there is nothing to sign with, and accepting the URL
+        // would promise a callback that never comes.
+        if callback != nil, !configuration.callbacks.isEnabled {
+            throw APIError.invalid(
+                "callbacks_not_configured", "callback_url needs callbacks.secret (TGRELAY_CALLBACKS_SECRET) in the relay's configuration",
+                field: fieldPrefix + "callback_url")
+        }
         let atMostOnce: Bool
         switch envelope["at_most_once"] {
         case nil, .null?: atMostOnce = false
@@ -82,7 +89,7 @@ struct AcceptRequest {
 
     static func payloadHash(bot: String, method: String, canonicalParams: String) -> String {
         let digest = SHA256.hash(data: Data("\(bot)\n\(method)\n\(canonicalParams)".utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest)
     }
 
     private func deadline(_ body: [String: JSONValue], now: Date, prefix: String) throws -> Date? {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TGRelayCore
 
 /// The ledger's hash chain, shared by every driver so that a ledger verifies the same wherever it is.
 ///
@@ -19,7 +20,7 @@ enum LedgerHash {
     static let genesis = String(repeating: "0", count: 64)
 
     static func compute(_ entry: LedgerEntry) -> String {
-        hex(SHA256.hash(data: encoding(entry)))
+        Hex.encode(SHA256.hash(data: encoding(entry)))
     }
 
     static func encoding(_ e: LedgerEntry) -> [UInt8] {
@@ -63,17 +64,7 @@ enum LedgerHash {
     /// The ledger's form of a chat id when `ledgerChatKey` is set: `hmac:` + hex HMAC-SHA256(key, chat).
     static func keyedChat(_ chat: String, key: [UInt8]?) -> String {
         guard let key else { return chat }
-        return "hmac:" + hex(HMAC<SHA256>.authenticationCode(for: Array(chat.utf8), using: SymmetricKey(data: key)))
-    }
-
-    private static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "hmac:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(chat.utf8), using: SymmetricKey(data: key)))
     }
 }
 

@@ -7,24 +7,22 @@ import TelegramBotAPI
 extension Dispatcher {
     /// Works on a lane's head message once, then hands the lane back to the scheduler.
     func process(_ lane: LaneKey, endpoint: String, token: String) async {
-        var prepared = false
         let next: Date?
         do {
-            next = try await deliverHead(of: lane, endpoint: endpoint, token: token) { prepared = true }
+            next = try await deliverHead(of: lane, endpoint: endpoint, token: token)
         } catch {
             // The store could not commit: nothing was lost, the lane tries again shortly.
             logger.error("store error while dispatching; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
             next = Date().addingTimeInterval(1)
         }
-        if !prepared { donePreparing(lane) }
+        donePreparing(lane)
         inFlight -= 1
         scheduler.finish(lane, next: next, now: Date())
         wake()
     }
 
     /// Returns when the lane's next head may go, or nil when the lane is empty.
-    /// `departing` runs once the request is about to leave (the lane is no longer preparing).
-    private func deliverHead(of lane: LaneKey, endpoint: String, token: String, departing: () -> Void) async throws -> Date? {
+    private func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
         guard let head = try await store.laneHead(lane) else { return nil }
         let now = Date()
         switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: inactiveChats[lane]) {
@@ -45,7 +43,6 @@ extension Dispatcher {
         // False when the head was cancelled (or expired) since it was read: the lane just moves on.
         guard try await store.markSending(id: head.id, now: now) else { return now }
         let departed = await takeSlot(for: lane)
-        departing()
         donePreparing(lane)
         let started = ContinuousClock.now
         let response = await client.call(
@@ -65,8 +62,9 @@ extension Dispatcher {
         return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
     }
 
+    /// The lane no longer waits in front of the limiter (idempotent: called at departure and at the end).
     private func donePreparing(_ lane: LaneKey) {
-        bots[lane.bot]?.preparing -= 1
+        bots[lane.bot]?.preparing.remove(lane)
     }
 
     /// What an answer means beyond its message. Returns a lane time that overrides the default, if any.

@@ -20,7 +20,7 @@ public actor Dispatcher: Service {
         /// Set while the token is refused (401); cleared by the next successful send.
         var unauthorized: String?
         /// Lanes popped and not yet past `takeSlot` (or done without a send).
-        var preparing = 0
+        var preparing: Set<LaneKey> = []
         let enforceLimits: Bool
         /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
         var preparingCap: Int { enforceLimits ? min(max(limiter.limits.bot.count / 4, 2), 256) : .max }
@@ -134,7 +134,7 @@ public actor Dispatcher: Service {
     /// lanes from piling up in front of the limiter, only a few per bot are prepared at once.
     private func dispatchReadyLanes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
         guard let runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
-        while inFlight < options.maxInFlight, runtime.preparing < runtime.preparingCap,
+        while inFlight < options.maxInFlight, (bots[name]?.preparing.count ?? 0) < runtime.preparingCap,
             runtime.limiter.earliestBotSend(paidBroadcast: false, now: now) <= now,
             let lane = scheduler.popReady(bot: name)
         {
@@ -147,7 +147,7 @@ public actor Dispatcher: Service {
                 }
             }
             inFlight += 1
-            bots[name]?.preparing += 1
+            bots[name]?.preparing.insert(lane)
             let token = runtime.bot.token
             group.addTask { await self.process(lane, endpoint: endpoint, token: token) }
         }
@@ -186,7 +186,7 @@ public actor Dispatcher: Service {
         var times: [Date] = scheduler.nextTimer.map { [$0] } ?? []
         for (name, runtime) in bots {
             if let probe = runtime.endpoints.nextProbeAt { times.append(probe) }
-            if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing < runtime.preparingCap,
+            if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing.count < runtime.preparingCap,
                 runtime.endpoints.endpointForSend != nil
             {
                 times.append(runtime.limiter.earliestBotSend(paidBroadcast: false, now: now))

@@ -18,7 +18,8 @@ struct BenchReport {
     let command: String
     let machine = ProcStats.machineDescription()
     let date = ISO8601DateFormatter().string(from: Date())
-    /// Which code was measured: figures move with every change to the relay.
+    /// Which code was (most likely) measured: figures move with every change to the relay. Read when the
+    /// bench runs, so it names the binary's code only if it was built from this state.
     let revision = Self.gitRevision()
     /// Load average when the run began: figures from a busy shared machine read lower.
     var loadBefore: String
@@ -62,7 +63,7 @@ struct BenchReport {
         var text = "## \(title)\n\n"
         text += "Command: `\(command)`  \n"
         text += "Machine: \(machine); load average before the run: \(loadBefore)  \n"
-        text += "Date: \(date)" + (revision.map { "; code: \($0)" } ?? "") + "\n\n"
+        text += "Date: \(date)" + (revision.map { "; repository at run time: \($0)" } ?? "") + "\n\n"
         text += "| measure | result | target | met |\n|---|---|---|---|\n"
         for row in rows {
             let met = row.met.map { $0 ? "yes" : "**no**" } ?? ""

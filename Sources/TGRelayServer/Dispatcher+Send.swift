@@ -6,7 +6,10 @@ import TelegramBotAPI
 
 extension Dispatcher {
     /// Works on a lane's head message once, then hands the lane back to the scheduler.
-    func process(_ lane: LaneKey, endpoint: String, token: String) async {
+    ///
+    /// Nonisolated: building the request, classifying the answer and the store's I/O run beside
+    /// other sends; only the scheduling state (limiter, circuits, lanes) is touched on the actor.
+    nonisolated func process(_ lane: LaneKey, endpoint: String, token: String) async {
         let next: Date?
         do {
             next = try await deliverHead(of: lane, endpoint: endpoint, token: token)
@@ -15,6 +18,10 @@ extension Dispatcher {
             logger.error("store error while dispatching; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
             next = Date().addingTimeInterval(1)
         }
+        await laneDone(lane, next: next)
+    }
+
+    private func laneDone(_ lane: LaneKey, next: Date?) {
         donePreparing(lane)
         inFlight -= 1
         scheduler.finish(lane, next: next, now: Date())
@@ -22,10 +29,10 @@ extension Dispatcher {
     }
 
     /// Returns when the lane's next head may go, or nil when the lane is empty.
-    private func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
+    private nonisolated func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
         guard let head = try await store.laneHead(lane) else { return nil }
         let now = Date()
-        switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: inactiveChats[lane]) {
+        switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: await inactiveReason(lane)) {
         case .wait(let until):
             return until
         case .expire(let reason):
@@ -42,17 +49,16 @@ extension Dispatcher {
 
         // False when the head was cancelled (or expired) since it was read: the lane just moves on.
         guard try await store.markSending(id: head.id, now: now) else { return now }
+        let body = Self.requestBody(head)
         let departed = await takeSlot(for: lane)
-        donePreparing(lane)
         let started = ContinuousClock.now
-        let response = await client.call(
-            endpoint: endpoint, token: token, method: head.method, json: Self.requestBody(head), timeout: options.requestTimeout)
+        let response = await client.call(endpoint: endpoint, token: token, method: head.method, json: body, timeout: options.requestTimeout)
         let duration = ContinuousClock.now - started
         let at = Date()
-        bots[lane.bot]?.limiter.recordAnswered(lane: lane, departed: departed, answered: at)
         let answer = classify(response)
+        var random = SystemRandomNumberGenerator()
         var decision = DeliveryDecision.decide(message: head, classification: answer, now: at, policy: policy, random: &random)
-        if noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at) {
+        if await noteAnswer(answer, lane: lane, endpoint: endpoint, departed: departed, at: at) {
             decision = decision.heldByOutage(answer: answer, message: head)
         }
         try await store.record(
@@ -62,8 +68,19 @@ extension Dispatcher {
         return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
     }
 
+    private func inactiveReason(_ lane: LaneKey) -> String? {
+        inactiveChats[lane]
+    }
+
+    /// Feeds the answer to the limiter (the send's latest possible arrival) and to the endpoint's
+    /// circuit. Returns whether the endpoint's circuit is open after it.
+    private func noteAnswer(_ answer: TelegramAnswer, lane: LaneKey, endpoint: String, departed: Date, at: Date) -> Bool {
+        bots[lane.bot]?.limiter.recordAnswered(lane: lane, departed: departed, answered: at)
+        return noteEndpointAnswer(answer, bot: lane.bot, endpoint: endpoint, at: at)
+    }
+
     /// The lane no longer waits in front of the limiter (idempotent: called at departure and at the end).
-    private func donePreparing(_ lane: LaneKey) {
+    func donePreparing(_ lane: LaneKey) {
         bots[lane.bot]?.preparing.remove(lane)
     }
 
@@ -136,7 +153,7 @@ extension Dispatcher {
         }
     }
 
-    func classify(_ response: BotAPIResponse) -> TelegramAnswer {
+    nonisolated func classify(_ response: BotAPIResponse) -> TelegramAnswer {
         switch response {
         case .answer(let status, let body): classifier.classify(status: status, body: body)
         case .failure(.notSent(let description)): classifier.classify(failure: .other(description: description, requestSent: false))

@@ -37,7 +37,6 @@ public actor Dispatcher: Service {
     /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.
     var inactiveChats: [LaneKey: String] = [:]
     var inFlight = 0
-    var random = SystemRandomNumberGenerator()
     private var stopping = false
     private var sleeper: CheckedContinuation<Void, Never>?
     private var wakePending = false
@@ -159,10 +158,14 @@ public actor Dispatcher: Service {
     func takeSlot(for lane: LaneKey) async -> Date {
         while true {
             let now = Date()
-            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else { return now }
+            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else {
+                donePreparing(lane)
+                return now
+            }
             let earliest = limiter.earliestSend(for: lane, paidBroadcast: false, now: now)
             if earliest <= now {
                 bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
+                donePreparing(lane)
                 return now
             }
             try? await Task.sleep(for: .seconds(earliest.timeIntervalSince(now)))

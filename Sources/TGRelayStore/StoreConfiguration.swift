@@ -24,11 +24,15 @@ public struct StoreConfiguration: Sendable {
         public var ledgerChatKey: [UInt8]?
         /// Connections that serve reads concurrently with the single writer.
         public var readerCount: Int
+        /// Where a message without its own callback URL reports its final state (`callbacks.url`), nil for
+        /// nowhere. Applies to transitions from the time the store is opened with it.
+        public var defaultCallbackURL: String?
 
         public init(
             busyTimeout: Duration = .seconds(5), maximumSize: Int64? = nil, ledgerChatKey: [UInt8]? = nil,
-            readerCount: Int = 4
+            readerCount: Int = 4, defaultCallbackURL: String? = nil
         ) {
+            self.defaultCallbackURL = defaultCallbackURL
             self.busyTimeout = busyTimeout
             self.maximumSize = maximumSize
             self.ledgerChatKey = ledgerChatKey

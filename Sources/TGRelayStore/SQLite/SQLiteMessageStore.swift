@@ -22,6 +22,12 @@ public final class SQLiteMessageStore: MessageStore {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try SQLiteSchema.migrator.migrate(pool)
+            // Before the size limit applies, and only when it changed: opening must not need to grow the file.
+            try pool.write { db in
+                try db.execute(
+                    sql: "UPDATE callback_setting SET default_url = ? WHERE id = 1 AND default_url IS NOT ?",
+                    arguments: [options.defaultCallbackURL, options.defaultCallbackURL])
+            }
             try pool.writeWithoutTransaction { db in try Self.prepareWriter(db, maximumSize: options.maximumSize) }
         } catch {
             throw StoreError.mapping(error)

@@ -21,6 +21,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: messages + lanesAndCounts + chats + ledger)
         }
+        migrator.registerMigration("v2-callbacks") { db in
+            try db.execute(sql: callbacks)
+        }
         return migrator
     }
 
@@ -136,6 +139,47 @@ enum SQLiteSchema {
         );
         INSERT INTO ledger_chain (id, anchor_seq, anchor_hash, head_seq, head_hash)
             VALUES (1, 0, '\(LedgerHash.genesis)', 0, '\(LedgerHash.genesis)');
+
+        """
+
+    /// Status callbacks (v2). A trigger enqueues one in the very statement that makes a message final,
+    /// whichever code path that is, so the callback is committed with the transition or not at all. The
+    /// row keeps the message as it was then, so a later replay cannot change what an owed callback says.
+    /// `callback_setting` holds the global URL the store was opened with, since a trigger cannot read the
+    /// process's configuration.
+    private static let callbacks = """
+        CREATE TABLE callback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            event TEXT NOT NULL,
+            bot TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            message_attempts INTEGER NOT NULL,
+            telegram_message_ids TEXT NOT NULL,
+            last_error TEXT,
+            ambiguous INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_attempt_error TEXT,
+            completed_at INTEGER
+        );
+        CREATE INDEX callback_due ON callback(next_attempt_at, id) WHERE state = 'pending';
+        CREATE INDEX callback_state ON callback(state, id);
+        CREATE INDEX callback_message ON callback(message_id);
+        CREATE TABLE callback_setting (id INTEGER PRIMARY KEY CHECK (id = 1), default_url TEXT);
+        INSERT INTO callback_setting (id, default_url) VALUES (1, NULL);
+        CREATE TRIGGER message_final_callback AFTER UPDATE OF status ON message
+        WHEN OLD.status IN \(pending) AND NEW.status NOT IN \(pending) BEGIN
+            INSERT INTO callback (
+                message_id, url, event, bot, chat, message_attempts, telegram_message_ids, last_error, ambiguous,
+                at, next_attempt_at)
+            SELECT NEW.id, coalesce(NEW.callback_url, s.default_url), NEW.status, NEW.bot, NEW.chat, NEW.attempts,
+                NEW.telegram_message_ids, NEW.last_error, NEW.ambiguous, NEW.updated_at, NEW.updated_at
+            FROM callback_setting s WHERE s.id = 1 AND coalesce(NEW.callback_url, s.default_url) IS NOT NULL;
+        END;
 
         """
 }

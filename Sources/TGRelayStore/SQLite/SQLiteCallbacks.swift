@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import TGRelayCore
+
+/// Status callbacks: enqueued by the `message_final_callback` trigger, read and settled here.
+extension SQLiteMessageStore {
+    static let callbackColumns = """
+        id, message_id, url, event, bot, chat, message_attempts, telegram_message_ids, last_error, ambiguous, at, \
+        state, tries, next_attempt_at, last_attempt_error, completed_at
+        """
+
+    public func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback] {
+        let nowMillis = now.storeMillis
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT \(Self.callbackColumns) FROM callback INDEXED BY callback_due
+                WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [nowMillis, limit]).map(Self.decodeCallback)
+        }
+    }
+
+    public func recordCallbackAttempt(id: Int64, at: Date, outcome: CallbackOutcome) async throws {
+        let atMillis = at.storeMillis
+        try await write { db in
+            let (sql, arguments): (String, StatementArguments) =
+                switch outcome {
+                case .delivered:
+                    ("state = 'delivered', completed_at = ?, last_attempt_error = NULL", [atMillis])
+                case .retry(let next, let error):
+                    ("next_attempt_at = ?, last_attempt_error = ?", [next.storeMillis, error])
+                case .gaveUp(let error):
+                    ("state = 'failed', completed_at = ?, last_attempt_error = ?", [atMillis, error])
+                }
+            try db.executeCached(
+                sql: "UPDATE callback SET tries = tries + 1, \(sql) WHERE id = ? AND state = 'pending'",
+                arguments: arguments + [id])
+        }
+    }
+
+    public func callbacks(state: CallbackState?, limit: Int) async throws -> [OwedCallback] {
+        try await read { db in
+            if let state {
+                return try Row.fetchAll(
+                    db, sql: "SELECT \(Self.callbackColumns) FROM callback WHERE state = ? ORDER BY id DESC LIMIT ?",
+                    arguments: [state.rawValue, limit]
+                ).map(Self.decodeCallback)
+            }
+            return try Row.fetchAll(
+                db, sql: "SELECT \(Self.callbackColumns) FROM callback ORDER BY id DESC LIMIT ?", arguments: [limit]
+            ).map(Self.decodeCallback)
+        }
+    }
+
+    public func callbacks(messageID: Int64) async throws -> [OwedCallback] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.callbackColumns) FROM callback WHERE message_id = ? ORDER BY id", arguments: [messageID]
+            ).map(Self.decodeCallback)
+        }
+    }
+
+    static func decodeCallback(_ row: Row) throws -> OwedCallback {
+        guard let event = MessageStatus(rawValue: row[3]), let state = CallbackState(rawValue: row[11]) else {
+            throw StoreError(code: .corrupt, detail: "unknown callback event or state")
+        }
+        let completed: Int64? = row[15]
+        return OwedCallback(
+            id: row[0], messageID: row[1], url: row[2], event: event, bot: row[4], chat: row[5], messageAttempts: row[6],
+            telegramMessageIDs: TelegramIDs.decode(row[7]), lastError: row[8], ambiguous: row[9],
+            at: Date(storeMillis: row[10]), state: state, tries: row[12], nextAttemptAt: Date(storeMillis: row[13]),
+            lastAttemptError: row[14], completedAt: completed.map { Date(storeMillis: $0) })
+    }
+}

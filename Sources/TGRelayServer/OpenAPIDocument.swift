@@ -9,13 +9,13 @@ enum OpenAPIDocument {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
           "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "machine-readable: malformed_json, unknown_bot, unknown_method, missing_field, invalid_field, invalid_chat_id, empty_text, text_too_long, caption_too_long, body_too_large, batch_too_large, idempotency_conflict, not_found, not_cancellable, unauthorized, loopback_only, store_unavailable"},
+            "code": {"type": "string", "description": "machine-readable: malformed_json, unknown_bot, unknown_method, missing_field, invalid_field, invalid_chat_id, empty_text, text_too_long, caption_too_long, body_too_large, batch_too_large, idempotency_conflict, callbacks_not_configured, not_found, not_cancellable, unauthorized, loopback_only, store_unavailable"},
             "message": {"type": "string"}, "field": {"type": "string", "description": "the offending field, e.g. params.text or messages[3].params.chat_id"}}}}},
           "NewMessage": {"type": "object", "description": "Full form; the shorthand {\"chat_id\":…, \"text\":…} means sendMessage on the default bot.", "properties": {
             "bot": {"type": "string", "default": "default"}, "method": {"type": "string", "default": "sendMessage"},
             "params": {"type": "object", "description": "Bot API parameters, chat_id required"},
             "idempotency_key": {"type": "string", "maxLength": 256}, "ttl_seconds": {"type": "number"},
-            "deliver_by": {"type": "string", "format": "date-time"}, "callback_url": {"type": "string", "format": "uri"},
+            "deliver_by": {"type": "string", "format": "date-time"}, "callback_url": {"type": "string", "format": "uri", "description": "receives a signed POST on the final state; needs callbacks.secret"},
             "at_most_once": {"type": "boolean", "default": false, "description": "dead-letter as outcome_unknown instead of retrying an ambiguous attempt"}}},
           "Accepted": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}},
           "Message": {"type": "object", "properties": {
@@ -69,6 +69,9 @@ enum OpenAPIDocument {
           "parameters": [{"name": "bot", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "chat", "in": "path", "required": true, "schema": {"type": "string"}, "description": "chat id or @username"}],
           "responses": {"200": {"description": "reactivated"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
         "/v1/chats/inactive": {"get": {"summary": "Chats that answered 403", "responses": {"200": {"description": "{inactive_chats}"}}}},
+        "/v1/callbacks": {"get": {"summary": "Status callbacks owed (POSTed on every final state), newest first",
+          "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "delivered", "failed"]}}, {"name": "message_id", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+          "responses": {"200": {"description": "{callbacks: [{id, message_id, url, event, status, tries, owed_since, next_attempt_at, last_error, completed_at}]}"}, "400": {"$ref": "#/components/responses/Error"}}}},
         "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state", "responses": {"200": {"description": "status"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},

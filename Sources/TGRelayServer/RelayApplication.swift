@@ -2,13 +2,15 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import NIOCore
 import TGRelayCore
 import TGRelayStore
 import TelegramBotAPI
 
-/// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server and the
-/// dispatcher, with graceful shutdown (the server stops first, then in-flight sends finish).
+/// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
+/// dispatcher and (when `callbacks.secret` is set) the callback sender, with graceful shutdown (the server
+/// stops first, then in-flight sends finish).
 public enum RelayApplication {
     public static func build(
         configuration: RelayConfiguration,
@@ -19,10 +21,14 @@ public enum RelayApplication {
     ) -> some ApplicationProtocol {
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
+        var services: [any Service] = [dispatcher]
+        if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, logger: logger) {
+            services.append(callbacks)
+        }
         return Application(
             router: router(configuration: configuration, store: store, dispatcher: dispatcher),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
-            services: [dispatcher],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -44,6 +50,7 @@ public enum RelayApplication {
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         StatusRoutes(store: store, dispatcher: dispatcher).register(on: v1)
+        CallbackRoutes(store: store).register(on: v1)
         return router
     }
 }

@@ -18,9 +18,11 @@ extension RelayConfiguration {
     /// env `TGRELAY_RATE_LIMITS`), and `options.request_timeout_seconds`, `options.max_in_flight`,
     /// `options.max_attempts`, `options.max_body_bytes`,
     /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`, and `ledger.hash_chat_ids` with
-    /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids).
+    /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids), and `callbacks.url`,
+    /// `callbacks.secret`, `callbacks.give_up_after_seconds`, `callbacks.timeout_seconds` (status callbacks;
+    /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
-        let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY"]
+        let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
         var providers: [any ConfigProvider] = [
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secrets))
                 .prefixKeys(with: "tgrelay")
@@ -86,6 +88,7 @@ extension RelayConfiguration {
             }
             options.ledgerChatKey = Array(key.utf8)
         }
+        try loadCallbacks(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

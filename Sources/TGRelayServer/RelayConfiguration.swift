@@ -52,6 +52,7 @@ public struct RelayConfiguration: Sendable {
     /// Bearer keys for the REST API; when empty, the REST API answers only on loopback.
     public var apiKeys: [String] = []
     public var options = Options()
+    public var callbacks = Callbacks()
 
     public init() {}
 
@@ -75,6 +76,6 @@ extension RelayConfiguration {
         guard let path = sqlitePath, !path.isEmpty else {
             throw ConfigurationError(description: "TGRELAY_DATABASE: only sqlite:PATH is supported by this build")
         }
-        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes, ledgerChatKey: options.ledgerChatKey))
+        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes, ledgerChatKey: options.ledgerChatKey, defaultCallbackURL: callbacks.url))
     }
 }

@@ -16,6 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
               TGRELAY_TELEGRAM_API  Bot API base URL(s), comma-separated (default https://api.telegram.org)
               TGRELAY_BOT_TOKEN     token of the bot named "default"
               TGRELAY_API_KEY       bearer key for the REST API (unset: loopback only)
+              TGRELAY_CALLBACKS_SECRET  HMAC key of status callbacks (unset: callback_url is refused)
+              TGRELAY_CALLBACKS_URL     receives the final state of messages without their own callback_url
 
             Example:
               TGRELAY_BOT_TOKEN=123456:ABC tgrelay serve

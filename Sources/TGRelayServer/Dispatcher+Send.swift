@@ -50,7 +50,8 @@ extension Dispatcher {
         // False when the head was cancelled (or expired) since it was read: the lane just moves on.
         guard try await store.markSending(id: head.id, now: now) else { return now }
         let body = Self.requestBody(head)
-        let departed = await takeSlot(for: lane)
+        // Stored params are canonical JSON, so the flag has exactly this spelling when set.
+        let departed = await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#))
         let started = ContinuousClock.now
         let response = await client.call(endpoint: endpoint, token: token, method: head.method, json: body, timeout: options.requestTimeout)
         let duration = ContinuousClock.now - started

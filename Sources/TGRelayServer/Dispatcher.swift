@@ -23,7 +23,10 @@ public actor Dispatcher: Service {
         var preparing: Set<LaneKey> = []
         let enforceLimits: Bool
         /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
-        var preparingCap: Int { enforceLimits ? min(max(limiter.limits.bot.count / 4, 2), 256) : .max }
+        var preparingCap: Int {
+            let perWindow = max(limiter.limits.bot.count, limiter.limits.paidBroadcast?.count ?? 0)
+            return enforceLimits ? min(max(perWindow / 4, 2), 256) : .max
+        }
     }
 
     let store: any MessageStore
@@ -51,7 +54,12 @@ public actor Dispatcher: Service {
         for bot in configuration.bots {
             // Sends count in the windows until answered (`recordAnswered`), so transit delays are
             // covered already; the margin only absorbs timer granularity.
-            let limits = RateLimits(bot: WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1), safetyMargin: 0.005)
+            // A bot with paid broadcasts keeps the free 30/s for ordinary sends; sends that carry
+            // `allow_paid_broadcast: true` may go at `per_second` (up to 1000/s).
+            let rate = WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1)
+            let limits = RateLimits(
+                bot: bot.paidBroadcast ? RateLimits.telegramDefaults.bot : rate,
+                paidBroadcast: bot.paidBroadcast ? rate : nil, safetyMargin: 0.005)
             bots[bot.name] = BotRuntime(
                 bot: bot, limiter: RateLimiter(limits: limits),
                 endpoints: EndpointSelector(baseURLs: configuration.telegramEndpoints),
@@ -134,7 +142,7 @@ public actor Dispatcher: Service {
     private func dispatchReadyLanes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
         guard let runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
         while inFlight < options.maxInFlight, (bots[name]?.preparing.count ?? 0) < runtime.preparingCap,
-            runtime.limiter.earliestBotSend(paidBroadcast: false, now: now) <= now,
+            runtime.limiter.earliestBotSend(paidBroadcast: runtime.bot.paidBroadcast, now: now) <= now,
             let lane = scheduler.popReady(bot: name)
         {
             // Failing fast costs no Telegram request, so an inactive chat never waits for its window.
@@ -155,14 +163,15 @@ public actor Dispatcher: Service {
     /// Waits until `lane` may send without exceeding a limit, then records the send: the request
     /// leaves right after, so the limiter's log holds departure times.
     /// Returns the recorded departure time.
-    func takeSlot(for lane: LaneKey) async -> Date {
+    /// `paid`: the send carries `allow_paid_broadcast: true` (the bot's paid rate applies).
+    func takeSlot(for lane: LaneKey, paid: Bool) async -> Date {
         while true {
             let now = Date()
             guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else {
                 donePreparing(lane)
                 return now
             }
-            let earliest = limiter.earliestSend(for: lane, paidBroadcast: false, now: now)
+            let earliest = limiter.earliestSend(for: lane, paidBroadcast: paid, now: now)
             if earliest <= now {
                 bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
                 donePreparing(lane)
@@ -192,7 +201,7 @@ public actor Dispatcher: Service {
             if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing.count < runtime.preparingCap,
                 runtime.endpoints.endpointForSend != nil
             {
-                times.append(runtime.limiter.earliestBotSend(paidBroadcast: false, now: now))
+                times.append(runtime.limiter.earliestBotSend(paidBroadcast: runtime.bot.paidBroadcast, now: now))
             }
         }
         return times.min()

@@ -62,20 +62,11 @@ struct BenchAccept: AsyncParsableCommand {
     func run() async throws {
         _ = try Wrk.executable()
         var report = BenchReport(scenario: "accept", title: "Accept: throughput and latency")
-        let http = BenchHTTP.make()
         let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: try ProcStats.freePort(), limits: .telegram))
         try await fake.start()
-        do {
-            try await withRelayRun(scenario: "accept", options: common, http: http, telegramAPI: fake.baseURL) { relay in
-                try await measure(relay: relay, http: http, report: &report)
-            }
-        } catch {
-            await fake.stop()
-            await http.shutdown()
-            throw error
+        try await withBenchRun(scenario: "accept", options: common, telegramAPI: fake.baseURL, stopping: fake) { relay, http in
+            try await measure(relay: relay, http: http, report: &report)
         }
-        await fake.stop()
-        await http.shutdown()
         try common.finish(report)
     }
 

@@ -43,23 +43,14 @@ struct BenchDispatch: AsyncParsableCommand {
 
     func run() async throws {
         var report = BenchReport(scenario: "dispatch", title: "Dispatch: draining a backlog without limits")
-        let http = BenchHTTP.make()
         let simulatorPort = try ProcStats.freePort()
         let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: simulatorPort, limits: .off))
-        do {
-            try await withRelayRun(
-                scenario: "dispatch", options: common, http: http, telegramAPI: "http://127.0.0.1:\(simulatorPort)",
-                extra: ["TGRELAY_RATE_LIMITS": "off"]
-            ) { relay in
-                try await measure(relay: relay, fake: fake, http: http, report: &report)
-            }
-        } catch {
-            await fake.stop()
-            await http.shutdown()
-            throw error
+        try await withBenchRun(
+            scenario: "dispatch", options: common, telegramAPI: "http://127.0.0.1:\(simulatorPort)",
+            extra: ["TGRELAY_RATE_LIMITS": "off"], stopping: fake
+        ) { relay, http in
+            try await measure(relay: relay, fake: fake, http: http, report: &report)
         }
-        await fake.stop()
-        await http.shutdown()
         try common.finish(report)
     }
 

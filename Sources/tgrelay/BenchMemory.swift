@@ -45,18 +45,11 @@ struct BenchMemory: AsyncParsableCommand {
         let lanes = self.lanes ?? messages
         let scenario = self.lanes == nil ? "memory" : "memory-\(lanes)-lanes"
         var report = BenchReport(scenario: scenario, title: "Memory: \(Fmt.int(Double(messages))) queued messages in \(Fmt.int(Double(lanes))) lanes")
-        let http = BenchHTTP.make()
         // Nothing listens there: every send is refused, the circuit opens, the queue only grows.
         let closedPort = try ProcStats.freePort()
-        do {
-            try await withRelayRun(scenario: "memory", options: common, http: http, telegramAPI: "http://127.0.0.1:\(closedPort)") { relay in
-                try await measure(relay: relay, lanes: lanes, http: http, report: &report)
-            }
-        } catch {
-            await http.shutdown()
-            throw error
+        try await withBenchRun(scenario: "memory", options: common, telegramAPI: "http://127.0.0.1:\(closedPort)") { relay, http in
+            try await measure(relay: relay, lanes: lanes, http: http, report: &report)
         }
-        await http.shutdown()
         try common.finish(report)
     }
 

@@ -35,20 +35,11 @@ struct BenchRate: AsyncParsableCommand {
 
     func run() async throws {
         var report = BenchReport(scenario: "rate", title: "Rate: a broadcast at Telegram's limits")
-        let http = BenchHTTP.make()
         let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: try ProcStats.freePort(), limits: .telegram))
         try await fake.start()
-        do {
-            try await withRelayRun(scenario: "rate", options: common, http: http, telegramAPI: fake.baseURL) { relay in
-                try await measure(relay: relay, fake: fake, http: http, report: &report)
-            }
-        } catch {
-            await fake.stop()
-            await http.shutdown()
-            throw error
+        try await withBenchRun(scenario: "rate", options: common, telegramAPI: fake.baseURL, stopping: fake) { relay, http in
+            try await measure(relay: relay, fake: fake, http: http, report: &report)
         }
-        await fake.stop()
-        await http.shutdown()
         try common.finish(report)
     }
 

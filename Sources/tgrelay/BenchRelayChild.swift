@@ -1,3 +1,4 @@
+import FakeTelegram
 import Foundation
 
 #if canImport(Glibc)
@@ -135,6 +136,27 @@ func withRelayRun<T>(
         say("relay log kept in \(relay.logPath)")
         throw error
     }
+}
+
+/// `withRelayRun` with its own HTTP client, stopping the client and the simulator (when given)
+/// however the run ends.
+func withBenchRun<T>(
+    scenario: String, options: BenchCommonOptions, telegramAPI: String, extra: [String: String] = [:],
+    stopping simulator: FakeTelegram? = nil, _ body: (RelayChild, BenchHTTP) async throws -> T
+) async throws -> T {
+    let http = BenchHTTP.make()
+    let result: Result<T, any Error>
+    do {
+        result = .success(
+            try await withRelayRun(scenario: scenario, options: options, http: http, telegramAPI: telegramAPI, extra: extra) {
+                try await body($0, http)
+            })
+    } catch {
+        result = .failure(error)
+    }
+    await simulator?.stop()
+    await http.shutdown()
+    return try result.get()
 }
 
 private func cleanUp(_ directory: URL, keep: Bool) {

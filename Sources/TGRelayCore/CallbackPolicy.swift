@@ -34,9 +34,7 @@ public struct CallbackPolicy: Sendable, Equatable {
 
     /// The nominal (unjittered) wait after the `tries`-th attempt failed (1-based).
     public func nominalDelay(afterTries tries: Int) -> TimeInterval {
-        // The exponent is clamped so that a callback retried for days cannot overflow to infinity.
-        let exponent = Double(min(max(tries, 1) - 1, 64))
-        return min(initialDelay * pow(multiplier, exponent), maximumDelay)
+        ExponentialBackoff.nominal(after: tries, initial: initialDelay, multiplier: multiplier, maximum: maximumDelay)
     }
 
     /// What follows a failed attempt: `tries` attempts so far, the first owed at `owedSince`, now `now`.
@@ -45,10 +43,8 @@ public struct CallbackPolicy: Sendable, Equatable {
     public func afterFailure(
         tries: Int, owedSince: Date, now: Date, random: inout some RandomNumberGenerator
     ) -> Decision {
-        let nominal = nominalDelay(afterTries: tries)
-        // One draw mapped to [0, 1), as in `RetryPolicy`, so an injected source fully determines the delay.
-        let unit = Double(random.next() >> 11) / Double(1 << 53 as UInt64)
-        let delay = min(nominal * (1 - jitter + 2 * jitter * unit), maximumDelay)
+        let delay = ExponentialBackoff.jittered(
+            nominalDelay(afterTries: tries), jitter: jitter, maximum: maximumDelay, random: &random)
         let next = now.addingTimeInterval(delay)
         guard next.timeIntervalSince(owedSince) <= horizon else { return .giveUp }
         return .retry(at: next)

@@ -31,18 +31,12 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The nominal (unjittered) wait after the `attempt`-th counted attempt failed (1-based).
     public func nominalDelay(afterAttempt attempt: Int) -> TimeInterval {
-        let exponent = Double(max(attempt, 1) - 1)
-        return min(initialDelay * pow(multiplier, exponent), maximumDelay)
+        ExponentialBackoff.nominal(after: attempt, initial: initialDelay, multiplier: multiplier, maximum: maximumDelay)
     }
 
     /// The wait after the `attempt`-th counted attempt failed, jittered with `random`.
     public func delay(afterAttempt attempt: Int, random: inout some RandomNumberGenerator) -> TimeInterval {
-        let nominal = nominalDelay(afterAttempt: attempt)
-        // One draw mapped straight to [0, 1): unlike `Double.random(in:)` this never draws twice,
-        // so an injected source fully determines the delay.
-        let unit = Double(random.next() >> 11) / Double(1 << 53 as UInt64)
-        let factor = 1 - jitter + 2 * jitter * unit
-        return min(nominal * factor, maximumDelay)
+        ExponentialBackoff.jittered(nominalDelay(afterAttempt: attempt), jitter: jitter, maximum: maximumDelay, random: &random)
     }
 
     /// Whether an attempt that failed as attempt number `attempts` may be followed by another.

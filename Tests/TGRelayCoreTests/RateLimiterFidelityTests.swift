@@ -44,18 +44,31 @@ import TGRelayCore
         Double(random.next() >> 11) / Double(1 << 53 as UInt64) * 2 * jitter - jitter
     }
 
+    /// One send to each of `chats` distinct private chats, each as early as the limiter allows (the
+    /// dispatcher's way), the send numbered `index` arriving `jitter(index)` late (or early).
+    /// `afterEach` observes the limiter after every send.
+    static func broadcast(
+        _ limiter: inout RateLimiter, chats: Int, paid: Bool = false, jitter: (Int) -> TimeInterval,
+        afterEach: (RateLimiter) -> Void = { _ in }
+    ) -> Arrivals {
+        var arrivals = Arrivals()
+        var clock = t0
+        for index in 0..<chats {
+            let lane = LaneKey(bot: "b", chat: String(100_000 + index))
+            clock = limiter.earliestSend(for: lane, paidBroadcast: paid, now: clock)
+            limiter.recordSend(lane: lane, at: clock)
+            arrivals.add(chat: lane.chat, sentAt: clock.timeIntervalSince(t0), jitter: jitter(index))
+            afterEach(limiter)
+        }
+        return arrivals
+    }
+
     @Test func broadcastToThreeThousandPrivateChats() {
         var limiter = RateLimiter()
         var random = SeededRandom(seed: 3000)
-        var arrivals = Arrivals()
-        var clock = t0
         var largestTracked = 0
-        for index in 0..<3000 {
-            let lane = LaneKey(bot: "b", chat: String(100_000 + index))
-            clock = limiter.earliestSend(for: lane, paidBroadcast: false, now: clock)
-            limiter.recordSend(lane: lane, at: clock)
-            arrivals.add(chat: lane.chat, sentAt: clock.timeIntervalSince(t0), jitter: Self.uniformJitter(&random))
-            largestTracked = max(largestTracked, limiter.trackedLaneCount)
+        let arrivals = Self.broadcast(&limiter, chats: 3000, jitter: { _ in Self.uniformJitter(&random) }) {
+            largestTracked = max(largestTracked, $0.trackedLaneCount)
         }
         #expect(Self.violations(arrivals.bot, count: 30, length: 1) == 0)
         let steady = Self.steadyRate(arrivals.sendTimes, period: 30)
@@ -70,15 +83,7 @@ import TGRelayCore
     @Test func worstCaseJitterStillNeverViolates() {
         // Early sends of a window arrive late and the window's last ones early: the tightest packing.
         var limiter = RateLimiter()
-        var arrivals = Arrivals()
-        var clock = t0
-        for index in 0..<600 {
-            let lane = LaneKey(bot: "b", chat: String(100_000 + index))
-            clock = limiter.earliestSend(for: lane, paidBroadcast: false, now: clock)
-            limiter.recordSend(lane: lane, at: clock)
-            let jitter = (index / 30) % 2 == 0 ? Self.jitter : -Self.jitter
-            arrivals.add(chat: lane.chat, sentAt: clock.timeIntervalSince(t0), jitter: jitter)
-        }
+        let arrivals = Self.broadcast(&limiter, chats: 600) { ($0 / 30) % 2 == 0 ? Self.jitter : -Self.jitter }
         #expect(Self.violations(arrivals.bot, count: 30, length: 1) == 0)
     }
 
@@ -86,14 +91,7 @@ import TGRelayCore
         // The checker is sharp enough to catch what the margin prevents.
         var limiter = RateLimiter(limits: RateLimits(safetyMargin: 0))
         var random = SeededRandom(seed: 1)
-        var arrivals = Arrivals()
-        var clock = t0
-        for index in 0..<600 {
-            let lane = LaneKey(bot: "b", chat: String(100_000 + index))
-            clock = limiter.earliestSend(for: lane, paidBroadcast: false, now: clock)
-            limiter.recordSend(lane: lane, at: clock)
-            arrivals.add(chat: lane.chat, sentAt: clock.timeIntervalSince(t0), jitter: Self.uniformJitter(&random))
-        }
+        let arrivals = Self.broadcast(&limiter, chats: 600) { _ in Self.uniformJitter(&random) }
         #expect(Self.violations(arrivals.bot, count: 30, length: 1) > 0)
     }
 
@@ -181,14 +179,7 @@ import TGRelayCore
     @Test func paidBroadcastReachesNearlyAThousandPerSecond() {
         var limiter = RateLimiter(limits: RateLimits(paidBroadcast: RateLimits.paidBroadcastMaximum))
         var random = SeededRandom(seed: 1000)
-        var arrivals = Arrivals()
-        var clock = t0
-        for index in 0..<5000 {
-            let lane = LaneKey(bot: "b", chat: String(100_000 + index))
-            clock = limiter.earliestSend(for: lane, paidBroadcast: true, now: clock)
-            limiter.recordSend(lane: lane, at: clock)
-            arrivals.add(chat: lane.chat, sentAt: clock.timeIntervalSince(t0), jitter: Self.uniformJitter(&random))
-        }
+        let arrivals = Self.broadcast(&limiter, chats: 5000, paid: true) { _ in Self.uniformJitter(&random) }
         #expect(Self.violations(arrivals.bot, count: 1000, length: 1) == 0)
         let steady = Self.steadyRate(arrivals.sendTimes, period: 1000)
         print("paid broadcast: steady \(steady)/s")

@@ -122,10 +122,9 @@ struct AcceptRequest {
         }
     }
 
+    /// An ISO-8601 time with or without fractional seconds.
     static func iso8601(_ text: String) -> Date? {
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        (try? MessageView.iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     func string(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> String? {

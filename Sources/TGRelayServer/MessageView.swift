@@ -27,9 +27,12 @@ enum MessageView {
         return json
     }
 
+    /// ISO-8601 with milliseconds, UTC. A format style is a value: no formatter object is built per
+    /// call (a ledger export formats several times per row). The style truncates to the millisecond;
+    /// half a millisecond more makes it round, as stored millisecond times need.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        iso8601.format(date.addingTimeInterval(0.0005))
     }
+
+    static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

@@ -240,19 +240,22 @@ public protocol MessageStore: CallbackStore, Sendable {
     /// Cancels a message that is queued or waiting; returns the message as it is afterwards (nil if unknown).
     func cancel(id: Int64, now: Date) async throws -> OutboundMessage?
 
-    /// Lanes that have at least one non-final message, for one bot or all, ordered by bot then chat.
-    func pendingLanes(bot: String?) async throws -> [LaneKey]
-    /// The oldest (in lane order) non-final message of a lane.
-    func laneHead(_ lane: LaneKey) async throws -> OutboundMessage?
-    /// Marks a message `sending` before its request goes out, so a crash leaves evidence of ambiguity.
-    /// Returns false, changing nothing, unless the message was `queued` or `waiting`: the caller must
-    /// then not send it (it was cancelled, expired or is already being sent).
-    @discardableResult
-    func markSending(id: Int64, now: Date) async throws -> Bool
-    /// Updates the message and appends the hash-chained ledger row, atomically. The ledger row's bot,
-    /// chat, method and payload hash come from the message row. Throws `StoreError.Code.notFound` for
-    /// an unknown message.
-    func record(_ attempt: AttemptRecord) async throws
+    /// Up to `limit` lanes that have at least one non-final message, for one bot or all, ordered by bot
+    /// then chat, starting after `after` (from the first lane when nil). Paging keeps the caller's memory
+    /// bounded however many lanes wait; each page is one range read of an index on (bot, chat).
+    func pendingLanes(bot: String?, after: LaneKey?, limit: Int) async throws -> [LaneKey]
+    /// The oldest (in lane order) non-final message of each lane given, read from one snapshot.
+    /// Lanes without such a message are absent from the answer.
+    func laneHeads(_ lanes: [LaneKey]) async throws -> [LaneKey: OutboundMessage]
+    /// Marks messages `sending` in one durable commit before their requests go out, so a crash leaves
+    /// evidence of ambiguity. Returns the ids that were marked: only messages that were `queued` or
+    /// `waiting` change; the caller must not send the others (cancelled, expired, already being sent,
+    /// unknown).
+    func markSending(ids: [Int64], now: Date) async throws -> Set<Int64>
+    /// Updates each message and appends its hash-chained ledger row, all in one transaction, in the order
+    /// given (the chain follows that order). The ledger row's bot, chat, method and payload hash come from
+    /// the message row. Throws `StoreError.Code.notFound`, recording none, if any message is unknown.
+    func record(_ attempts: [AttemptRecord]) async throws
     /// A transition without an attempt (expired, failed fast, waiting). Applies only to a non-final
     /// message (final states never change, so a cancel racing an expiry is harmless); returns whether
     /// it applied.
@@ -299,4 +302,33 @@ public protocol MessageStore: CallbackStore, Sendable {
 
     /// Waits for calls in flight, then releases the database. Later calls throw `StoreError.Code.closed`.
     func close() async throws
+}
+
+/// Single-lane and single-message forms of the batch operations, for callers that have just one.
+extension MessageStore {
+    /// Every lane with a non-final message, for one bot or all, ordered by bot then chat (read page by page).
+    public func pendingLanes(bot: String?) async throws -> [LaneKey] {
+        var lanes: [LaneKey] = []
+        while true {
+            let page = try await pendingLanes(bot: bot, after: lanes.last, limit: 1000)
+            lanes += page
+            if page.count < 1000 { return lanes }
+        }
+    }
+
+    /// The oldest (in lane order) non-final message of a lane.
+    public func laneHead(_ lane: LaneKey) async throws -> OutboundMessage? {
+        try await laneHeads([lane])[lane]
+    }
+
+    /// Marks one message `sending`; false, changing nothing, unless it was `queued` or `waiting`.
+    @discardableResult
+    public func markSending(id: Int64, now: Date) async throws -> Bool {
+        try await markSending(ids: [id], now: now).contains(id)
+    }
+
+    /// Records one attempt with its ledger row; `StoreError.Code.notFound` for an unknown message.
+    public func record(_ attempt: AttemptRecord) async throws {
+        try await record([attempt])
+    }
 }

@@ -4,61 +4,90 @@ import TGRelayCore
 
 /// What the dispatcher reads and writes while working through lanes.
 extension SQLiteMessageStore {
-    /// Reads the `lane` table (one row per lane with pending messages), never the messages.
-    public func pendingLanes(bot: String?) async throws -> [LaneKey] {
+    /// Reads the `lane` table (one row per lane with pending messages, keyed by (bot, chat)), never the
+    /// messages: a page is one range scan of its primary key.
+    public func pendingLanes(bot: String?, after: LaneKey?, limit: Int) async throws -> [LaneKey] {
         try await read { db in
-            let rows: [Row]
+            let statement: Statement
+            var arguments: StatementArguments
             if let bot {
-                rows = try Row.fetchAll(db, sql: "SELECT bot, chat FROM lane WHERE bot = ? ORDER BY chat", arguments: [bot])
+                // Within one bot the position is just a chat; a position in another bot is before or after all.
+                if let after, after.bot > bot { return [] }
+                let chatAfter = after.flatMap { $0.bot == bot ? $0.chat : nil }
+                statement = try db.cachedStatement(sql: chatAfter == nil
+                    ? "SELECT bot, chat FROM lane WHERE bot = ? ORDER BY chat LIMIT ?"
+                    : "SELECT bot, chat FROM lane WHERE bot = ? AND chat > ? ORDER BY chat LIMIT ?")
+                arguments = chatAfter.map { [bot, $0] } ?? [bot]
+            } else if let after {
+                statement = try db.cachedStatement(
+                    sql: "SELECT bot, chat FROM lane WHERE (bot, chat) > (?, ?) ORDER BY bot, chat LIMIT ?")
+                arguments = [after.bot, after.chat]
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT bot, chat FROM lane ORDER BY bot, chat")
+                statement = try db.cachedStatement(sql: "SELECT bot, chat FROM lane ORDER BY bot, chat LIMIT ?")
+                arguments = []
             }
-            return rows.map { LaneKey(bot: $0[0], chat: $0[1]) }
+            arguments += [max(0, limit)]
+            return try Row.fetchAll(statement, arguments: arguments).map { LaneKey(bot: $0[0], chat: $0[1]) }
         }
     }
 
-    /// One probe of the partial index `message_lane (bot, chat, seq)`, which holds non-final messages only.
-    public func laneHead(_ lane: LaneKey) async throws -> OutboundMessage? {
+    /// One probe per lane of the partial index `message_lane (bot, chat, seq)`, which holds non-final
+    /// messages only, all in one read transaction.
+    public func laneHeads(_ lanes: [LaneKey]) async throws -> [LaneKey: OutboundMessage] {
         try await read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT \(MessageRow.columns) FROM message INDEXED BY message_lane
                 WHERE bot = ? AND chat = ? AND status IN \(SQLiteSchema.pending)
                 ORDER BY seq LIMIT 1
                 """)
-            return try Row.fetchOne(statement, arguments: [lane.bot, lane.chat]).map(MessageRow.decode)
+            var heads: [LaneKey: OutboundMessage] = [:]
+            heads.reserveCapacity(lanes.count)
+            for lane in lanes {
+                if let row = try Row.fetchOne(statement, arguments: [lane.bot, lane.chat]) {
+                    heads[lane] = try MessageRow.decode(row)
+                }
+            }
+            return heads
         }
     }
 
-    public func markSending(id: Int64, now: Date) async throws -> Bool {
+    public func markSending(ids: [Int64], now: Date) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
         let nowMillis = now.storeMillis
         return try await write { db in
-            try db.executeCached(
-                sql: "UPDATE message SET status = 'sending', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')",
-                arguments: [nowMillis, id])
-            return db.changesCount > 0
+            let statement = try db.cachedStatement(
+                sql: "UPDATE message SET status = 'sending', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')")
+            var marked = Set<Int64>(minimumCapacity: ids.count)
+            for id in ids {
+                try statement.execute(arguments: [nowMillis, id])
+                if db.changesCount > 0 { marked.insert(id) }
+            }
+            return marked
         }
     }
 
-    public func record(_ attempt: AttemptRecord) async throws {
+    public func record(_ attempts: [AttemptRecord]) async throws {
+        guard !attempts.isEmpty else { return }
         let chatKey = ledgerChatKey
         try await write { db in
-            let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
-            try db.executeCached(
-                sql: """
-                    UPDATE message SET status = ?, attempts = attempts + ?, not_before = ?, last_error = ?,
-                        result = coalesce(?, result), telegram_message_ids = coalesce(?, telegram_message_ids),
-                        ambiguous = ambiguous OR ?, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [
+            let update = try db.cachedStatement(sql: """
+                UPDATE message SET status = ?, attempts = attempts + ?, not_before = ?, last_error = ?,
+                    result = coalesce(?, result), telegram_message_ids = coalesce(?, telegram_message_ids),
+                    ambiguous = ambiguous OR ?, updated_at = ?
+                WHERE id = ?
+                """)
+            for attempt in attempts {
+                let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
+                try update.execute(arguments: [
                     attempt.newStatus.rawValue, attempt.countsAsAttempt ? 1 : 0, attempt.notBefore?.storeMillis,
                     attempt.lastError, attempt.result, ids, attempt.ambiguous, attempt.at.storeMillis,
                     attempt.messageID,
                 ])
-            guard db.changesCount > 0 else {
-                throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                guard db.changesCount > 0 else {
+                    throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                }
+                try SQLiteLedger.append(attempt, chatKey: chatKey, db)
             }
-            try SQLiteLedger.append(attempt, chatKey: chatKey, db)
         }
     }
 

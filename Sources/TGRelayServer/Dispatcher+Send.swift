@@ -5,53 +5,92 @@ import TGRelayStore
 import TelegramBotAPI
 
 extension Dispatcher {
-    /// Works on a lane's head message once, then hands the lane back to the scheduler.
+    /// Works once on the head message of each lane of a group, then hands every lane back to the
+    /// scheduler: one store read for all heads and one durable commit marking the sendable ones
+    /// `sending` (before any request leaves), then each send goes on its own.
     ///
-    /// Nonisolated: building the request, classifying the answer and the store's I/O run beside
-    /// other sends; only the scheduling state (limiter, circuits, lanes) is touched on the actor.
-    nonisolated func process(_ lane: LaneKey, endpoint: String, token: String) async {
-        let next: Date?
+    /// Nonisolated: building requests, classifying answers and the store's I/O run beside other
+    /// sends; only the scheduling state (limiter, circuits, lanes) is touched on the actor.
+    nonisolated func process(
+        _ lanes: [LaneKey], inactive: [LaneKey: String], endpoint: String, token: String, enforceLimits: Bool
+    ) async {
+        let sends: [(lane: LaneKey, head: OutboundMessage)]
         do {
-            next = try await deliverHead(of: lane, endpoint: endpoint, token: token)
+            let prepared = try await prepare(lanes, inactive: inactive)
+            sends = prepared.sends
+            await lanesDone(prepared.done)
         } catch {
-            // The store could not commit: nothing was lost, the lane tries again shortly.
-            logger.error("store error while dispatching; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
-            next = Date().addingTimeInterval(1)
+            // The store could not read or commit: nothing was lost, the lanes try again shortly.
+            logger.error("store error while dispatching; lanes retry in 1 s", metadata: ["lanes": "\(lanes.count)", "error": "\(error)"])
+            let retry = Date().addingTimeInterval(1)
+            await lanesDone(lanes.map { ($0, retry) })
+            return
         }
-        await laneDone(lane, next: next)
+        await withDiscardingTaskGroup { group in
+            for send in sends {
+                group.addTask {
+                    await self.send(send.head, lane: send.lane, endpoint: endpoint, token: token, enforceLimits: enforceLimits)
+                }
+            }
+        }
     }
 
-    private func laneDone(_ lane: LaneKey, next: Date?) {
-        donePreparing(lane)
-        inFlight -= 1
-        scheduler.finish(lane, next: next, now: Date())
+    /// Reads the lanes' heads, settles those that need no request (empty lane, not due yet, expired,
+    /// chat inactive) and marks the rest `sending` in one commit. Returns the heads to send and the
+    /// lanes already done, with when each may go next (nil: empty).
+    private nonisolated func prepare(
+        _ lanes: [LaneKey], inactive: [LaneKey: String]
+    ) async throws -> (sends: [(lane: LaneKey, head: OutboundMessage)], done: [(LaneKey, Date?)]) {
+        let heads = try await store.laneHeads(lanes)
+        let now = Date()
+        var candidates: [(lane: LaneKey, head: OutboundMessage)] = []
+        var done: [(LaneKey, Date?)] = []
+        for lane in lanes {
+            guard let head = heads[lane] else {
+                done.append((lane, nil))
+                continue
+            }
+            switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: inactive[lane]) {
+            case .wait(let until):
+                done.append((lane, until))
+            case .expire(let reason):
+                try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason))
+                logger.info("message expired", metadata: ["id": "\(head.id)", "lane": "\(lane)", "reason": "\(reason)"])
+                done.append((lane, now))
+            case .failFast(let reason):
+                try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason))
+                logger.info("message failed: chat inactive", metadata: ["id": "\(head.id)", "lane": "\(lane)"])
+                done.append((lane, now))
+            case .send:
+                candidates.append((lane, head))
+            }
+        }
+        guard !candidates.isEmpty else { return ([], done) }
+        let marked = try await store.markSending(ids: candidates.map(\.head.id), now: now)
+        // A head cancelled (or expired) since it was read is not marked: its lane just moves on.
+        let sends = candidates.filter { marked.contains($0.head.id) }
+        done += candidates.filter { !marked.contains($0.head.id) }.map { ($0.lane, now) }
+        return (sends, done)
+    }
+
+    /// Hands lanes back to the scheduler with when each may go next (nil: the lane looked empty).
+    private func lanesDone(_ lanes: [(LaneKey, Date?)]) {
+        guard !lanes.isEmpty else { return }
+        let now = Date()
+        for (lane, next) in lanes {
+            donePreparing(lane)
+            inFlight -= 1
+            scheduler.finish(lane, next: next, now: now)
+        }
         wake()
     }
 
-    /// Returns when the lane's next head may go, or nil when the lane is empty.
-    private nonisolated func deliverHead(of lane: LaneKey, endpoint: String, token: String) async throws -> Date? {
-        guard let head = try await store.laneHead(lane) else { return nil }
-        let now = Date()
-        switch DeliveryDecision.beforeSend(message: head, now: now, chatInactiveReason: await inactiveReason(lane)) {
-        case .wait(let until):
-            return until
-        case .expire(let reason):
-            try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason))
-            logger.info("message expired", metadata: ["id": "\(head.id)", "lane": "\(lane)", "reason": "\(reason)"])
-            return now
-        case .failFast(let reason):
-            try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason))
-            logger.info("message failed: chat inactive", metadata: ["id": "\(head.id)", "lane": "\(lane)"])
-            return now
-        case .send:
-            break
-        }
-
-        // False when the head was cancelled (or expired) since it was read: the lane just moves on.
-        guard try await store.markSending(id: head.id, now: now) else { return now }
+    /// Sends one head already marked `sending`, records the attempt and hands the lane back.
+    private nonisolated func send(_ head: OutboundMessage, lane: LaneKey, endpoint: String, token: String, enforceLimits: Bool) async {
         let body = Self.requestBody(head)
-        // Stored params are canonical JSON, so the flag has exactly this spelling when set.
-        let departed = await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#))
+        // Stored params are canonical JSON, so the flag has exactly this spelling when set. Without
+        // limits there is no slot to wait for (and no trip to the actor for it).
+        let departed = enforceLimits ? await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#)) : Date()
         let started = ContinuousClock.now
         let response = await client.call(endpoint: endpoint, token: token, method: head.method, json: body, timeout: options.requestTimeout)
         let duration = ContinuousClock.now - started
@@ -62,15 +101,32 @@ extension Dispatcher {
         if await noteAnswer(answer, lane: lane, endpoint: endpoint, departed: departed, at: at) {
             decision = decision.heldByOutage(answer: answer, message: head)
         }
-        try await store.record(
-            AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
+        do {
+            try await store.record(
+                AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
+        } catch {
+            // Not recorded: the message stays `sending` (a restart recovers it as ambiguous).
+            logger.error("store error while recording an attempt; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
+            await finishAttempt(lane: lane, effect: .none, answer: nil, at: at, next: Date().addingTimeInterval(1))
+            return
+        }
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
-        return try await applyEffect(decision.effect, answer: answer, lane: lane, at: at) ?? (decision.newStatus.isFinal ? at : decision.notBefore ?? at)
+        await finishAttempt(lane: lane, effect: decision.effect, answer: answer, at: at, next: decision.newStatus.isFinal ? at : decision.notBefore ?? at)
     }
 
-    private func inactiveReason(_ lane: LaneKey) -> String? {
-        inactiveChats[lane]
+    /// Applies what an answer means beyond its message, then hands the lane back: one trip to the actor.
+    private func finishAttempt(lane: LaneKey, effect: DeliveryDecision.Effect, answer: TelegramAnswer?, at: Date, next: Date?) async {
+        var laneNext = next
+        if let answer {
+            do {
+                if let override = try await applyEffect(effect, answer: answer, lane: lane, at: at) { laneNext = override }
+            } catch {
+                logger.error("store error while applying an answer; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
+                laneNext = Date().addingTimeInterval(1)
+            }
+        }
+        lanesDone([(lane, laneNext)])
     }
 
     /// Feeds the answer to the limiter (the send's latest possible arrival) and to the endpoint's

@@ -36,7 +36,7 @@ public actor Dispatcher: Service {
     let logger: Logger
     let classifier = AnswerClassifier()
     var bots: [String: BotRuntime] = [:]
-    var scheduler = LaneScheduler()
+    var scheduler: LaneScheduler
     /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.
     var inactiveChats: [LaneKey: String] = [:]
     var inFlight = 0
@@ -51,6 +51,7 @@ public actor Dispatcher: Service {
         self.policy = RetryPolicy(
             maximumAttempts: configuration.options.maxAttempts, unauthorizedPause: configuration.options.unauthorizedPause)
         self.logger = logger
+        self.scheduler = LaneScheduler(window: configuration.options.laneWindow)
         for bot in configuration.bots {
             // Sends count in the windows until answered (`recordAnswered`), so transit delays are
             // covered already; the margin only absorbs timer granularity.
@@ -76,16 +77,18 @@ public actor Dispatcher: Service {
         for chat in try await store.inactiveChats(bot: nil) {
             inactiveChats[LaneKey(bot: chat.bot, chat: chat.chat)] = chat.reason
         }
-        for lane in try await store.pendingLanes(bot: nil) where bots[lane.bot] != nil {
-            scheduler.touch(lane)
+        // Lanes with work are paged in from the store as the window has room, never all at once.
+        for name in bots.keys {
+            scheduler.leftInStore(bot: name)
         }
-        logger.info("dispatcher started", metadata: ["lanes": "\(scheduler.laneCount)"])
+        logger.info("dispatcher started")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !stopping, !Task.isCancelled {
                     let now = Date()
                     scheduler.promoteDue(now: now)
                     for name in bots.keys {
+                        await loadLanes(bot: name)
                         startDueProbes(bot: name, now: now, group: &group)
                         dispatchReadyLanes(bot: name, now: now, group: &group)
                     }
@@ -134,13 +137,42 @@ public actor Dispatcher: Service {
         lanesChanged([lane])
     }
 
+    /// Reads one page of the bot's pending lanes into the scheduler when lanes may be waiting in the
+    /// store and the window has room.
+    private func loadLanes(bot name: String) async {
+        guard let request = scheduler.pageRequest(bot: name, limit: Self.lanePage) else { return }
+        do {
+            let page = try await store.pendingLanes(bot: name, after: request.after, limit: request.limit)
+            scheduler.loaded(page, for: request)
+        } catch {
+            logger.error("store error while loading lanes; retrying in 1 s", metadata: ["bot": "\(name)", "error": "\(error)"])
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Lanes read from the store per page.
+    static let lanePage = 1000
+    /// Most lanes whose heads are read and marked `sending` together.
+    static let laneBatch = 128
+
     /// Starts work on as many ready lanes of `bot` as its limits, its circuits and the in-flight cap allow.
     ///
     /// A popped lane takes its rate-limit slot only just before its request leaves (`takeSlot`), since
     /// Telegram counts arrivals: reading the head and marking it `sending` take variable time. To keep
     /// lanes from piling up in front of the limiter, only a few per bot are prepared at once.
+    /// Popped lanes go in groups of up to `laneBatch`, each group's heads read and marked in one go.
     private func dispatchReadyLanes(bot name: String, now: Date, group: inout DiscardingTaskGroup) {
         guard let runtime = bots[name], let endpoint = runtime.endpoints.baseURLForSend else { return }
+        let token = runtime.bot.token
+        let enforceLimits = runtime.enforceLimits
+        var batch: [LaneKey] = []
+        var inactive: [LaneKey: String] = [:]
+        func start() {
+            let (lanes, reasons) = (batch, inactive)
+            group.addTask { await self.process(lanes, inactive: reasons, endpoint: endpoint, token: token, enforceLimits: enforceLimits) }
+            batch = []
+            inactive = [:]
+        }
         while inFlight < options.maxInFlight, (bots[name]?.preparing.count ?? 0) < runtime.preparingCap,
             runtime.limiter.earliestBotSend(paidBroadcast: runtime.bot.paidBroadcast, now: now) <= now,
             let lane = scheduler.popReady(bot: name)
@@ -155,9 +187,11 @@ public actor Dispatcher: Service {
             }
             inFlight += 1
             bots[name]?.preparing.insert(lane)
-            let token = runtime.bot.token
-            group.addTask { await self.process(lane, endpoint: endpoint, token: token) }
+            batch.append(lane)
+            inactive[lane] = inactiveChats[lane]
+            if batch.count == Self.laneBatch { start() }
         }
+        if !batch.isEmpty { start() }
     }
 
     /// Waits until `lane` may send without exceeding a limit, then records the send: the request
@@ -197,6 +231,7 @@ public actor Dispatcher: Service {
     private func nextWake(now: Date) -> Date? {
         var times: [Date] = scheduler.nextTimer.map { [$0] } ?? []
         for (name, runtime) in bots {
+            if scheduler.pageRequest(bot: name, limit: Self.lanePage) != nil { return now }
             if let probe = runtime.endpoints.nextProbeAt { times.append(probe) }
             if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing.count < runtime.preparingCap,
                 runtime.endpoints.endpointForSend != nil

@@ -8,6 +8,10 @@ import TGRelayCore
 /// A lane is in one of three places: waiting for a time (a timer in the heap), ready (in its bot's FIFO),
 /// or in flight (a send task owns it). Work therefore scales with lanes that are due, not with queued
 /// messages: a lane with a million messages is one entry here.
+///
+/// Memory is bounded too: each bot holds at most `window` lanes. New work for a lane that does not fit
+/// is left in the store, and the caller pages such lanes in (`pageRequest`, `loaded`) in the store's
+/// (bot, chat) order as room frees up, wrapping around, so every pending lane gets its turn.
 struct LaneScheduler {
     private enum State {
         case waiting(generation: Int)
@@ -24,10 +28,36 @@ struct LaneScheduler {
         static func == (a: Timer, b: Timer) -> Bool { a.at == b.at && a.generation == b.generation }
     }
 
+    /// Where a bot's walk through the store's pending lanes stands.
+    private struct Paging {
+        /// The store may hold pending lanes of this bot that are not held here.
+        var unloaded = false
+        /// The last lane examined in the current pass; nil at the start of a pass.
+        var cursor: LaneKey?
+        /// Nothing was left out since the pass started (no lane dropped for lack of room): a pass that
+        /// ends clean has seen every pending lane. A pass starts when the previous one ends.
+        var clean = true
+    }
+
+    /// A page of lanes to read from the store: `limit` lanes of `bot` after `after`.
+    struct PageRequest: Equatable {
+        var bot: String
+        var after: LaneKey?
+        var limit: Int
+    }
+
+    let window: Int
     private var states: [LaneKey: State] = [:]
+    private var held: [String: Int] = [:]
+    private var paging: [String: Paging] = [:]
     private var timers = Heap<Timer>()
     private var ready: [String: Deque<LaneKey>] = [:]
     private var nextGeneration = 0
+
+    /// `window`: most lanes held per bot.
+    init(window: Int = 10_000) {
+        self.window = max(1, window)
+    }
 
     var laneCount: Int { states.count }
     var botsWithReadyLanes: [String] { ready.compactMap { $0.value.isEmpty ? nil : $0.key } }
@@ -36,12 +66,48 @@ struct LaneScheduler {
     var nextTimer: Date? { timers.min?.at }
 
     /// New work for a lane (accept, replay, reactivation): make it ready unless it is already known.
+    /// A lane that does not fit the window stays in the store until it is paged in.
     mutating func touch(_ lane: LaneKey) {
         switch states[lane] {
+        case nil where held[lane.bot, default: 0] >= window: leftInStore(bot: lane.bot)
         case nil: makeReady(lane)
         case .inFlight: states[lane] = .inFlight(dirty: true)
         case .waiting, .ready: break
         }
+    }
+
+    /// The store may hold pending lanes of `bot` that are not held (at start, or after a drop).
+    mutating func leftInStore(bot: String) {
+        paging[bot, default: Paging()].unloaded = true
+        paging[bot]?.clean = false
+    }
+
+    /// The page to read next for `bot`, when lanes may be waiting in the store and the window has room.
+    /// A page may hold lanes that are held already, so it is not cut to the room left.
+    func pageRequest(bot: String, limit: Int) -> PageRequest? {
+        guard let paging = paging[bot], paging.unloaded, held[bot, default: 0] < window else { return nil }
+        return PageRequest(bot: bot, after: paging.cursor, limit: limit)
+    }
+
+    /// Takes in a page read for `request`: unknown lanes become ready while there is room. A short page
+    /// ends the pass; a pass that left nothing out means every pending lane is held.
+    mutating func loaded(_ page: [LaneKey], for request: PageRequest) {
+        let bot = request.bot
+        for lane in page {
+            if states[lane] == nil {
+                guard held[bot, default: 0] < window else {
+                    paging[bot]?.clean = false
+                    return
+                }
+                makeReady(lane)
+            }
+            paging[bot]?.cursor = lane
+        }
+        guard page.count < request.limit else { return }
+        if paging[bot]?.clean == true { paging[bot]?.unloaded = false }
+        // The next pass starts now, so a lane left out while its first page is read still counts.
+        paging[bot]?.cursor = nil
+        paging[bot]?.clean = true
     }
 
     /// Wakes a waiting lane at once (its wait ended early, e.g. a circuit closed).
@@ -61,7 +127,7 @@ struct LaneScheduler {
         guard case .inFlight(let dirty) = states[lane] else { return }
         switch next {
         case nil where dirty: makeReady(lane)
-        case nil: states[lane] = nil
+        case nil: forget(lane)
         case let at? where at <= now: makeReady(lane)
         case let at?: wait(lane, until: at)
         }
@@ -84,7 +150,12 @@ struct LaneScheduler {
     }
 
     private mutating func makeReady(_ lane: LaneKey) {
-        states[lane] = .ready
+        if states.updateValue(.ready, forKey: lane) == nil { held[lane.bot, default: 0] += 1 }
         ready[lane.bot, default: []].append(lane)
+    }
+
+    private mutating func forget(_ lane: LaneKey) {
+        guard states.removeValue(forKey: lane) != nil else { return }
+        held[lane.bot, default: 1] -= 1
     }
 }

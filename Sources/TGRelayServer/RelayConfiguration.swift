@@ -24,6 +24,9 @@ public struct RelayConfiguration: Sendable {
         public var requestTimeout: Duration = .seconds(15)
         /// Most sends in flight at once, over all lanes.
         public var maxInFlight: Int = 256
+        /// Most lanes per bot the dispatcher holds in memory; further lanes with work wait in the store
+        /// and are paged in as room frees up, so memory does not grow with the number of lanes.
+        public var laneWindow: Int = 10_000
         public var maxAttempts: Int = 5
         /// Largest accepted request body (413 beyond it).
         public var maxBodyBytes: Int = 1 << 20

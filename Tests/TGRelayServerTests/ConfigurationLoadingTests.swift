@@ -102,7 +102,7 @@ struct ConfigurationLoadingTests {
             "rate_limits": "off",
             "options": [
                 "request_timeout_seconds": 2.5, "max_in_flight": 16, "max_attempts": 3, "max_body_bytes": 4096,
-                "unauthorized_pause_seconds": 1, "database_max_bytes": 1_000_000,
+                "unauthorized_pause_seconds": 1, "database_max_bytes": 1_000_000, "lane_window": 50,
             ],
         ])
         #expect(configuration.listenPort == 7000, "the environment wins over the file")
@@ -121,6 +121,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.options.maxBodyBytes == 4096)
         #expect(configuration.options.unauthorizedPause == 1)
         #expect(configuration.options.databaseMaxBytes == 1_000_000)
+        #expect(configuration.options.laneWindow == 50)
     }
 
     @Test func aSingleEndpointOrKeyMayBeAPlainStringInTheFile() async throws {

@@ -67,4 +67,77 @@ struct LaneSchedulerTests {
         #expect(scheduler.laneCount == 1)
         #expect(scheduler.readyCount(bot: "b") == 1)
     }
+
+    @Test func lanesBeyondTheWindowWaitInTheStoreAndArePagedInInStoreOrder() {
+        var scheduler = LaneScheduler(window: 2)
+        let lanes = (1...5).map { LaneKey(bot: "b", chat: "\($0)") }
+        lanes.forEach { scheduler.touch($0) }
+        #expect(scheduler.laneCount == 2)
+        #expect(scheduler.pageRequest(bot: "b", limit: 10) == nil, "no room in the window")
+        #expect(scheduler.popReady(bot: "b") == lanes[0])
+        scheduler.finish(lanes[0], next: nil, now: t0)
+        // The store still holds lanes 2–5; a page from the start brings in what fits.
+        let first = scheduler.pageRequest(bot: "b", limit: 10)
+        #expect(first == .init(bot: "b", after: nil, limit: 10))
+        scheduler.loaded(Array(lanes[1...]), for: first!)
+        #expect(scheduler.laneCount == 2)
+        #expect(scheduler.popReady(bot: "b") == lanes[1])
+        #expect(scheduler.popReady(bot: "b") == lanes[2])
+        scheduler.finish(lanes[1], next: nil, now: t0)
+        scheduler.finish(lanes[2], next: nil, now: t0)
+        // The next page continues after the last lane taken in.
+        let second = scheduler.pageRequest(bot: "b", limit: 10)
+        #expect(second?.after == lanes[2])
+        scheduler.loaded(Array(lanes[3...]), for: second!)
+        #expect(scheduler.popReady(bot: "b") == lanes[3])
+        #expect(scheduler.popReady(bot: "b") == lanes[4])
+        scheduler.finish(lanes[3], next: nil, now: t0)
+        scheduler.finish(lanes[4], next: t0.addingTimeInterval(9), now: t0)
+        // That pass left lanes out, so another pass from the start checks the store once more.
+        let third = scheduler.pageRequest(bot: "b", limit: 10)
+        #expect(third?.after == nil)
+        scheduler.loaded([lanes[4]], for: third!)
+        #expect(scheduler.laneCount == 1, "a waiting lane is not made ready by a page")
+        #expect(scheduler.pageRequest(bot: "b", limit: 10) == nil, "a pass that left nothing out saw every lane")
+    }
+
+    @Test func aFullPageContinuesThePassAndKnownLanesAreNotQueuedTwice() {
+        var scheduler = LaneScheduler(window: 10)
+        scheduler.leftInStore(bot: "b")
+        let lanes = (1...3).map { LaneKey(bot: "b", chat: "\($0)") }
+        scheduler.touch(lanes[0])
+        let first = scheduler.pageRequest(bot: "b", limit: 2)!
+        scheduler.loaded([lanes[0], lanes[1]], for: first)
+        #expect(scheduler.readyCount(bot: "b") == 2)
+        let second = scheduler.pageRequest(bot: "b", limit: 2)
+        #expect(second?.after == lanes[1])
+        scheduler.loaded([lanes[2]], for: second!)
+        #expect(scheduler.readyCount(bot: "b") == 3)
+        // The first pass began before anything was known, so one more pass confirms nothing is missing.
+        let confirm = scheduler.pageRequest(bot: "b", limit: 5)
+        #expect(confirm?.after == nil)
+        scheduler.loaded(lanes, for: confirm!)
+        #expect(scheduler.readyCount(bot: "b") == 3)
+        #expect(scheduler.pageRequest(bot: "b", limit: 5) == nil)
+        #expect(scheduler.pageRequest(bot: "other", limit: 2) == nil)
+    }
+
+    @Test func aLaneDroppedDuringAPassCausesAnotherPass() {
+        var scheduler = LaneScheduler(window: 1)
+        let a = LaneKey(bot: "b", chat: "1")
+        let z = LaneKey(bot: "b", chat: "9")
+        scheduler.leftInStore(bot: "b")
+        let request = scheduler.pageRequest(bot: "b", limit: 5)!
+        // While the page is read, lane 1 arrives and fills the window; lane 9 no longer fits.
+        scheduler.touch(a)
+        scheduler.touch(z)
+        scheduler.loaded([a, z], for: request)
+        #expect(scheduler.laneCount == 1)
+        _ = scheduler.popReady(bot: "b")
+        scheduler.finish(a, next: nil, now: t0)
+        let again = scheduler.pageRequest(bot: "b", limit: 5)
+        #expect(again != nil, "lane 9 is still in the store")
+        scheduler.loaded([z], for: again!)
+        #expect(scheduler.popReady(bot: "b") == z)
+    }
 }

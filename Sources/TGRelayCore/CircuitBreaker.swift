@@ -15,13 +15,14 @@ public struct CircuitBreaker: Sendable {
         public var ratioMinimumRequests: Int
         public var probeInitialDelay: TimeInterval
         public var probeMultiplier: Double
-        /// Kept to a few seconds so the backlog starts draining soon after Telegram is back.
+        /// Kept short so the backlog starts draining within seconds of Telegram's return (a probe that
+        /// fails just before the recovery delays the drain by this much); one `getMe` every 2 s costs nothing.
         public var probeMaximumDelay: TimeInterval
 
         public init(
             consecutiveFailures: Int = 5, failureRatio: Double = 0.5, ratioWindow: TimeInterval = 30,
             ratioMinimumRequests: Int = 20, probeInitialDelay: TimeInterval = 0.5, probeMultiplier: Double = 2,
-            probeMaximumDelay: TimeInterval = 5
+            probeMaximumDelay: TimeInterval = 2
         ) {
             self.consecutiveFailures = consecutiveFailures
             self.failureRatio = failureRatio

@@ -9,6 +9,7 @@ struct AcceptRequest {
     /// Top-level keys of the full form; anything else in a body without `params` is the shorthand's Bot API params.
     static let envelopeKeys: Set<String> = [
         "bot", "method", "params", "idempotency_key", "ttl_seconds", "deliver_by", "callback_url", "at_most_once",
+        "fallback_url", "fallback_after_seconds", "cancel_on_fallback",
     ]
 
     let configuration: RelayConfiguration
@@ -64,17 +65,60 @@ struct AcceptRequest {
                 "callbacks_not_configured", "callback_url needs callbacks.secret (TGRELAY_CALLBACKS_SECRET) in the relay's configuration",
                 field: fieldPrefix + "callback_url")
         }
-        let atMostOnce: Bool
-        switch envelope["at_most_once"] {
-        case nil, .null?: atMostOnce = false
-        case .bool(let value)?: atMostOnce = value
-        default: throw APIError.invalid("invalid_field", "at_most_once must be a boolean", field: fieldPrefix + "at_most_once")
-        }
+        let atMostOnce = try bool(envelope, "at_most_once", prefix: fieldPrefix) ?? false
         return NewMessage(
             bot: bot, chat: send.chat, method: send.method, params: canonicalParams,
             payloadHash: Self.payloadHash(bot: bot, method: send.method, canonicalParams: canonicalParams),
             idempotencyKey: key, deadline: try deadline(envelope, now: now, prefix: fieldPrefix),
-            atMostOnce: atMostOnce, callbackURL: callback)
+            atMostOnce: atMostOnce, callbackURL: callback,
+            fallback: try fallback(envelope, bot: bot, now: now, prefix: fieldPrefix))
+    }
+
+    /// The message's fallback: its own `fallback_url`, `fallback_after_seconds`, `cancel_on_fallback`, each
+    /// defaulting to the bot's (`bot.<name>.fallback_*`).
+    private func fallback(_ envelope: [String: JSONValue], bot: String, now: Date, prefix: String) throws -> MessageFallback? {
+        let defaults = configuration.bot(named: bot)?.fallback
+        let ownURL = try string(envelope, "fallback_url", prefix: prefix)
+        if let ownURL, !Self.isHTTPURL(ownURL) {
+            throw APIError.invalid("invalid_field", "fallback_url must be an http(s) URL", field: prefix + "fallback_url")
+        }
+        var after: Double?
+        if let value = envelope["fallback_after_seconds"], value != .null {
+            guard case .number(let number) = value, let seconds = number.doubleValue, seconds > 0, seconds <= Self.maximumTTL else {
+                throw APIError.invalid(
+                    "invalid_field", "fallback_after_seconds must be a positive number of at most \(Int(Self.maximumTTL))",
+                    field: prefix + "fallback_after_seconds")
+            }
+            after = seconds
+        }
+        let cancel = try bool(envelope, "cancel_on_fallback", prefix: prefix)
+        guard let url = ownURL ?? defaults?.url else {
+            if after != nil || cancel != nil {
+                throw APIError.invalid(
+                    "invalid_field", "fallback_after_seconds and cancel_on_fallback need a fallback_url (the message's or the bot's)",
+                    field: prefix + "fallback_url")
+            }
+            return nil
+        }
+        guard let seconds = after ?? defaults?.afterSeconds else {
+            throw APIError.invalid("invalid_field", "fallback_url needs fallback_after_seconds", field: prefix + "fallback_after_seconds")
+        }
+        // Signed like a callback, and a promise the relay could not keep without the secret.
+        guard configuration.callbacks.isEnabled else {
+            throw APIError.invalid(
+                "callbacks_not_configured", "fallback_url needs callbacks.secret (TGRELAY_CALLBACKS_SECRET) in the relay's configuration",
+                field: prefix + "fallback_url")
+        }
+        return MessageFallback(
+            url: url, due: now.addingTimeInterval(seconds), cancelDelivery: cancel ?? defaults?.cancelOnFallback ?? false)
+    }
+
+    func bool(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> Bool? {
+        switch body[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        default: throw APIError.invalid("invalid_field", "\(key) must be a boolean", field: prefix + key)
+        }
     }
 
     /// http(s) with a host: "http://" alone parses as a URL but can never be called back.

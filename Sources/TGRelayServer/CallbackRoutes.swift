@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import TGRelayStore
 
-/// `GET /v1/callbacks?status=pending|delivered|failed&message_id=…&limit=…`: the status callbacks owed,
-/// newest first, so an operator sees which ones were given up.
+/// `GET /v1/callbacks?status=pending|delivered|failed|skipped&message_id=…&limit=…`: the outbox (status
+/// callbacks, fallbacks, alerts), newest first, so an operator sees which ones were given up.
 struct CallbackRoutes {
     let store: any MessageStore
 
@@ -17,7 +17,7 @@ struct CallbackRoutes {
             } else {
                 let state = try query["status"].map { text in
                     guard let state = CallbackState(rawValue: text) else {
-                        throw APIError.invalid("invalid_field", "status must be pending, delivered or failed", field: "status")
+                        throw APIError.invalid("invalid_field", "status must be pending, delivered, failed or skipped", field: "status")
                     }
                     return state
                 }
@@ -39,7 +39,7 @@ struct CallbackRoutes {
     static func json(_ callback: OwedCallback) -> [String: Any] {
         var json: [String: Any] = [
             "id": callback.id, "message_id": callback.messageID, "url": callback.url,
-            "event": "message.\(callback.event.rawValue)", "status": callback.state.rawValue, "tries": callback.tries,
+            "event": callback.event.eventName, "status": callback.state.rawValue, "tries": callback.tries,
             "owed_since": MessageView.timestamp(callback.at),
         ]
         if callback.state == .pending { json["next_attempt_at"] = MessageView.timestamp(callback.nextAttemptAt) }

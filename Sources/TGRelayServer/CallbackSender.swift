@@ -7,8 +7,9 @@ import ServiceLifecycle
 import TGRelayCore
 import TGRelayStore
 
-/// Delivers the status callbacks the store owes: POSTs each due one, signed, and records the outcome
-/// (delivered on 2xx; otherwise retried by `CallbackPolicy` until its horizon, then failed).
+/// Delivers what the store's outbox owes — status callbacks, fallbacks, alerts: POSTs each due one, signed,
+/// and records the outcome (delivered on 2xx; otherwise retried by `CallbackPolicy` until its horizon, then
+/// failed). A fallback is first claimed (`claimFallback`): it is sent only if its message is still undelivered.
 ///
 /// The store is the queue, so a crash at any point only means a callback is sent again (at least once):
 /// receivers deduplicate by `callback_id`. Due callbacks are polled, since a poll of the partial index on
@@ -73,7 +74,9 @@ public actor CallbackSender: Service {
         }
     }
 
-    private func deliver(_ callback: OwedCallback) async {
+    private func deliver(_ owed: OwedCallback) async {
+        defer { inFlight.remove(owed.id) }
+        guard let callback = await claimedIfFallback(owed) else { return }
         let error = await post(callback)
         let now = Date()
         let outcome: CallbackOutcome
@@ -94,12 +97,31 @@ public actor CallbackSender: Service {
             // Left pending as it was: it is simply due again, and sent again (at least once).
             logger.warning("cannot record a callback attempt", metadata: ["callback_id": "\(callback.id)", "error": "\(error)"])
         }
-        inFlight.remove(callback.id)
+    }
+
+    /// A due fallback checks its message first, in the store's transaction, so it is sent at most once per
+    /// message (then retried like any callback) and never for a message delivered in the meantime.
+    /// Nil: nothing to send (not needed, claimed already, or the store is unavailable: due again later).
+    private func claimedIfFallback(_ owed: OwedCallback) async -> OwedCallback? {
+        guard owed.isUnclaimedFallback else { return owed }
+        do {
+            let now = Date()
+            let claimed = try await store.claimFallback(id: owed.id, now: now) { message, cancelled in
+                Self.fallbackBody(callbackID: owed.id, message: message, deliveryCancelled: cancelled, at: now)
+            }
+            if claimed != nil {
+                logger.info("message still undelivered: sending its fallback", metadata: ["message_id": "\(owed.messageID)"])
+            }
+            return claimed
+        } catch {
+            logger.warning("cannot claim a fallback", metadata: ["callback_id": "\(owed.id)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// One signed POST; nil when the receiver answered 2xx, else why not.
     private func post(_ callback: OwedCallback) async -> String? {
-        let body = Self.body(callback)
+        let body = callback.payload.map { Array($0.utf8) } ?? Self.body(callback)
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: callback.url)
         request.method = .POST
@@ -107,7 +129,7 @@ public actor CallbackSender: Service {
         request.headers.add(name: "User-Agent", value: "tgrelay")
         request.headers.add(name: CallbackSignature.timestampHeader, value: String(timestamp))
         request.headers.add(name: CallbackSignature.signatureHeader, value: CallbackSignature.sign(secret: secret, timestamp: timestamp, body: body))
-        request.headers.add(name: CallbackSignature.eventHeader, value: "message.\(callback.event.rawValue)")
+        request.headers.add(name: CallbackSignature.eventHeader, value: callback.event.eventName)
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let (seconds, attoseconds) = settings.timeout.components
@@ -133,5 +155,19 @@ public actor CallbackSender: Service {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return Array(data)
+    }
+
+    /// A fallback's body: the message itself (method and Bot API params), so the receiver can reach the
+    /// person another way, and where its Telegram delivery stands. Fixed at claim, so retries send the same bytes.
+    static func fallbackBody(callbackID: Int64, message: OutboundMessage, deliveryCancelled: Bool, at: Date) -> String {
+        let params = (try? JSONSerialization.jsonObject(with: Data(message.params.utf8))) ?? [String: Any]()
+        let json: [String: Any] = [
+            "callback_id": callbackID, "event": "fallback", "id": message.id, "bot": message.bot, "chat_id": message.chat,
+            "method": message.method, "params": params, "status": message.status.rawValue, "attempts": message.attempts,
+            "last_error": message.lastError.map { $0 as Any } ?? NSNull(), "delivery_cancelled": deliveryCancelled,
+            "created_at": MessageView.timestamp(message.createdAt), "at": MessageView.timestamp(at),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -58,3 +58,24 @@ extension Dispatcher {
         }
     }
 }
+
+extension Dispatcher {
+    /// What the alert rules need of a bot: circuits not closed (with their outage start) and a refused token.
+    struct AlertInputs: Sendable {
+        var openCircuits: [String: Date]
+        var tokenRefused: String?
+    }
+
+    func alertInputs() -> [String: AlertInputs] {
+        bots.mapValues { runtime in
+            var open: [String: Date] = [:]
+            for endpoint in runtime.endpoints.endpoints {
+                switch endpoint.breaker.state {
+                case .closed: break
+                case .open(let since, _), .halfOpen(let since): open[endpoint.baseURL] = since
+                }
+            }
+            return AlertInputs(openCircuits: open, tokenRefused: runtime.unauthorized)
+        }
+    }
+}

@@ -9,8 +9,8 @@ import TGRelayStore
 import TelegramBotAPI
 
 /// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
-/// dispatcher and (when `callbacks.secret` is set) the callback sender, with graceful shutdown (the server
-/// stops first, then in-flight sends finish).
+/// dispatcher, the alert monitor and (when `callbacks.secret` is set) the callback sender, with graceful
+/// shutdown (the server stops first, then in-flight sends finish).
 public enum RelayApplication {
     public static func build(
         configuration: RelayConfiguration,
@@ -21,12 +21,13 @@ public enum RelayApplication {
     ) -> some ApplicationProtocol {
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
-        var services: [any Service] = [dispatcher]
+        let alerts = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: logger)
+        var services: [any Service] = [dispatcher, alerts]
         if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, logger: logger) {
             services.append(callbacks)
         }
         return Application(
-            router: router(configuration: configuration, store: store, dispatcher: dispatcher),
+            router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -35,7 +36,9 @@ public enum RelayApplication {
     }
 
     /// Every route the relay serves; separate from `build` so tests can compare it with `/openapi.json`.
-    static func router(configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher) -> Router<RelayRequestContext> {
+    static func router(
+        configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher, alerts: AlertMonitor
+    ) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
@@ -49,7 +52,7 @@ public enum RelayApplication {
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
-        StatusRoutes(store: store, dispatcher: dispatcher).register(on: v1)
+        StatusRoutes(store: store, dispatcher: dispatcher, alerts: alerts).register(on: v1)
         CallbackRoutes(store: store).register(on: v1)
         return router
     }

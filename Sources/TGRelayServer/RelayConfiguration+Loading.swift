@@ -14,13 +14,15 @@ extension RelayConfiguration {
     /// (`host:port`), `TGRELAY_TELEGRAM_API` → `telegram.api` (comma-separated), `TGRELAY_BOT_TOKEN` →
     /// `bot.token` (the bot named `default`), `TGRELAY_API_KEY` → `api.key`, and in the file only:
     /// `api.keys` (list), `bots` (list of names) with `bot.<name>.token`, `bot.<name>.per_second`,
-    /// `bot.<name>.paid_broadcast`, `rate_limits` (`telegram`, or `off` for a limitless self-hosted server;
+    /// `bot.<name>.paid_broadcast`, `bot.<name>.fallback_url` with `bot.<name>.fallback_after_seconds` and
+    /// `bot.<name>.cancel_on_fallback` (`bot.fallback_url`, … for the `default` bot), `rate_limits` (`telegram`, or `off` for a limitless self-hosted server;
     /// env `TGRELAY_RATE_LIMITS`), and `options.request_timeout_seconds`, `options.max_in_flight`,
     /// `options.max_attempts`, `options.max_body_bytes`,
     /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`, and `ledger.hash_chat_ids` with
     /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids), and `callbacks.url`,
     /// `callbacks.secret`, `callbacks.give_up_after_seconds`, `callbacks.timeout_seconds` (status callbacks;
-    /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …).
+    /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), and `alerts.webhook_url`,
+    /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
         var providers: [any ConfigProvider] = [
@@ -51,8 +53,10 @@ extension RelayConfiguration {
         if let key = try values.string("api.key", isSecret: true), !key.isEmpty { apiKeys.append(key) }
         apiKeys += try values.list("api.keys", isSecret: true) ?? []
 
+        // Callbacks first: a bot's fallback is signed with `callbacks.secret`.
+        try loadCallbacks(values)
         if let token = try values.string("bot.token", isSecret: true), !token.isEmpty {
-            bots.append(Bot(name: "default", token: token))
+            bots.append(Bot(name: "default", token: token, fallback: try loadFallback(values, scope: "bot.")))
         }
         for name in try values.list("bots") ?? [] {
             let scope = "bot.\(name)."
@@ -65,7 +69,8 @@ extension RelayConfiguration {
                 throw ConfigurationError(description: "bot.\(name).per_second: must be in 0<…≤1000")
             }
             bots.removeAll { $0.name == name }
-            bots.append(Bot(name: name, token: token, perSecond: perSecond, paidBroadcast: paid))
+            bots.append(
+                Bot(name: name, token: token, perSecond: perSecond, paidBroadcast: paid, fallback: try loadFallback(values, scope: scope)))
         }
 
         let timeout = try values.double("options.request_timeout_seconds", range: 0.001...3600) ?? 15
@@ -89,7 +94,7 @@ extension RelayConfiguration {
             }
             options.ledgerChatKey = Array(key.utf8)
         }
-        try loadCallbacks(values)
+        try loadAlerts(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

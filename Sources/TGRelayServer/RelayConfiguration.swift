@@ -9,12 +9,15 @@ public struct RelayConfiguration: Sendable {
         /// Bot-wide messages per second; raise up to 1000 when paid broadcasts are enabled.
         public var perSecond: Double
         public var paidBroadcast: Bool
+        /// What a message of this bot falls back to when it gives none of its own.
+        public var fallback: Fallback?
 
-        public init(name: String, token: String, perSecond: Double = 30, paidBroadcast: Bool = false) {
+        public init(name: String, token: String, perSecond: Double = 30, paidBroadcast: Bool = false, fallback: Fallback? = nil) {
             self.name = name
             self.token = token
             self.perSecond = perSecond
             self.paidBroadcast = paidBroadcast
+            self.fallback = fallback
         }
     }
 
@@ -56,6 +59,7 @@ public struct RelayConfiguration: Sendable {
     public var apiKeys: [String] = []
     public var options = Options()
     public var callbacks = Callbacks()
+    public var alerts = Alerts()
 
     public init() {}
 

@@ -2,10 +2,12 @@ import Foundation
 import Hummingbird
 import TGRelayStore
 
-/// `GET /v1/status`: per bot, what is queued, how old it is, what happened, and how the dispatcher sees it.
+/// `GET /v1/status`: per bot, what is queued, how old it is, what happened, and how the dispatcher sees it;
+/// and the alerts holding now.
 struct StatusRoutes {
     let store: any MessageStore
     let dispatcher: Dispatcher
+    let alerts: AlertMonitor
 
     func register(on router: RouterGroup<RelayRequestContext>) {
         router.get("status") { _, _ in
@@ -30,7 +32,8 @@ struct StatusRoutes {
                 if let state = live[count.bot] { bot.merge(state.json) { $1 } }
                 return bot
             }
-            return JSONBody.response(["bots": bots, "time": MessageView.timestamp(now)])
+            let active = await alerts.activeAlerts.map(AlertMonitor.json)
+            return JSONBody.response(["bots": bots, "alerts": active, "time": MessageView.timestamp(now)])
         }
     }
 }

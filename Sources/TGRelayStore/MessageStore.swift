@@ -12,10 +12,13 @@ public struct NewMessage: Sendable, Equatable {
     public var deadline: Date?
     public var atMostOnce: Bool
     public var callbackURL: String?
+    /// Owed in the accept transaction as a pending outbox row due at `fallback.due`.
+    public var fallback: MessageFallback?
 
     public init(
         bot: String, chat: String, method: String, params: String, payloadHash: String,
-        idempotencyKey: String? = nil, deadline: Date? = nil, atMostOnce: Bool = false, callbackURL: String? = nil
+        idempotencyKey: String? = nil, deadline: Date? = nil, atMostOnce: Bool = false, callbackURL: String? = nil,
+        fallback: MessageFallback? = nil
     ) {
         self.bot = bot
         self.chat = chat
@@ -26,6 +29,7 @@ public struct NewMessage: Sendable, Equatable {
         self.deadline = deadline
         self.atMostOnce = atMostOnce
         self.callbackURL = callbackURL
+        self.fallback = fallback
     }
 }
 

@@ -5,7 +5,7 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the relay: accept speed and latency, drain speed, rate-limit fidelity, memory.",
+        abstract: "Measure the relay: accept speed and latency, drain speed, rate-limit fidelity, memory, outage recovery.",
         discussion: """
             Each scenario starts what it needs by itself on 127.0.0.1: the relay as a child process of \
             this same binary (`tgrelay serve` on a fresh temporary SQLite file) and, where messages are \
@@ -21,7 +21,8 @@ struct BenchCommand: AsyncParsableCommand {
               .build/release/tgrelay bench dispatch
               .build/release/tgrelay bench rate
               .build/release/tgrelay bench memory
+              .build/release/tgrelay bench recovery
             """,
-        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self]
+        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self, BenchRecovery.self]
     )
 }

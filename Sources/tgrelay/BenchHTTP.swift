@@ -55,13 +55,15 @@ struct RelayStatus: Sendable {
 /// Request bodies for the relay's REST API. Texts carry a sequence number so no two payloads are
 /// identical: the relay may treat identical payloads as a client's retry.
 enum BenchBodies {
-    /// `POST /v1/messages/batch` with messages `range`, message i going to chat `chat(i)`.
-    static func batch(_ range: Range<Int>, label: String, chat: (Int) -> Int64) -> ByteBuffer {
+    /// `POST /v1/messages/batch` with messages `range`, message i going to chat `chat(i)`; `paid` adds
+    /// `allow_paid_broadcast: true` (the bot's paid rate applies).
+    static func batch(_ range: Range<Int>, label: String, paid: Bool = false, chat: (Int) -> Int64) -> ByteBuffer {
         var text = "{\"messages\":["
-        text.reserveCapacity(range.count * 64 + 16)
+        text.reserveCapacity(range.count * 96 + 16)
+        let extra = paid ? ",\"allow_paid_broadcast\":true" : ""
         for i in range {
             if i != range.lowerBound { text += "," }
-            text += "{\"chat_id\":\(chat(i)),\"text\":\"\(label) message \(i)\"}"
+            text += "{\"chat_id\":\(chat(i)),\"text\":\"\(label) message \(i)\"\(extra)}"
         }
         text += "]}"
         return ByteBuffer(string: text)
@@ -78,7 +80,7 @@ extension BenchHTTP {
     /// partly loaded queue would be wrong. Returns the seconds it took.
     @discardableResult
     func loadQueue(
-        relay: String, total: Int, batchSize: Int = 1000, concurrency: Int = 2, label: String,
+        relay: String, total: Int, batchSize: Int = 1000, concurrency: Int = 2, label: String, paid: Bool = false,
         progress: Bool = false, chat: @escaping @Sendable (Int) -> Int64
     ) async throws -> Double {
         let started = ContinuousClock.now
@@ -89,7 +91,7 @@ extension BenchHTTP {
             func addNext() -> Bool {
                 guard let range = next.next() else { return false }
                 group.addTask {
-                    let body = BenchBodies.batch(range, label: label, chat: chat)
+                    let body = BenchBodies.batch(range, label: label, paid: paid, chat: chat)
                     let (status, answer) = try await send(relay + "/v1/messages/batch", method: .POST, body: body, timeout: .seconds(120))
                     guard status == 202 else {
                         throw BenchError("batch of \(range.count) answered \(status): \(String(buffer: answer).prefix(300))")

@@ -18,6 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
               TGRELAY_API_KEY       bearer key for the REST API (unset: loopback only)
               TGRELAY_CALLBACKS_SECRET  HMAC key of status callbacks (unset: callback_url is refused)
               TGRELAY_CALLBACKS_URL     receives the final state of messages without their own callback_url
+              TGRELAY_ALERTS_WEBHOOK_URL  receives raised and resolved alerts (signed; needs the callbacks secret)
 
             Example:
               TGRELAY_BOT_TOKEN=123456:ABC tgrelay serve

@@ -21,7 +21,8 @@ struct OpenAPIAndStatusTests {
         configuration.bots = [.init(name: "default", token: "1:x")]
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
-        let router = RelayApplication.router(configuration: configuration, store: store, dispatcher: dispatcher)
+        let alerts = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test"))
+        let router = RelayApplication.router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts)
         let served = Set(router.routes.map { "\($0.method.rawValue.lowercased()) \($0.path.description)" })
         #expect(served.count >= 16)
 

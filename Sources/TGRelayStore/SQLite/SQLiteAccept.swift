@@ -71,6 +71,8 @@ enum SQLiteAccept {
             laneCounts[LaneKey(bot: message.bot, chat: message.chat), default: 0] += 1
         }
         try addCounts(laneCounts, db)
+        try SQLiteMessageStore.insertFallbacks(
+            toInsert.compactMap { index in messages[index].fallback == nil ? nil : (created[index]!.id, messages[index]) }, db)
 
         return plans.indices.map { index in
             switch plans[index] {

@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import TGRelayCore
 
-/// Status callbacks: enqueued by the `message_final_callback` trigger, read and settled here.
+/// The callback outbox: status callbacks are enqueued by the `message_final_callback` trigger, fallbacks
+/// at accept (`SQLiteAccept`), alerts by `enqueueAlert`; all are read and settled here.
 extension SQLiteMessageStore {
     static let callbackColumns = """
         id, message_id, url, event, bot, chat, message_attempts, telegram_message_ids, last_error, ambiguous, at, \
-        state, tries, next_attempt_at, last_attempt_error, completed_at
+        state, tries, next_attempt_at, last_attempt_error, completed_at, payload, cancel_on_fallback
         """
 
     public func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback] {
@@ -61,7 +62,7 @@ extension SQLiteMessageStore {
     }
 
     static func decodeCallback(_ row: Row) throws -> OwedCallback {
-        guard let event = MessageStatus(rawValue: row[3]), let state = CallbackState(rawValue: row[11]) else {
+        guard let event = CallbackEvent(rawValue: row[3]), let state = CallbackState(rawValue: row[11]) else {
             throw StoreError(code: .corrupt, detail: "unknown callback event or state")
         }
         let completed: Int64? = row[15]
@@ -69,6 +70,79 @@ extension SQLiteMessageStore {
             id: row[0], messageID: row[1], url: row[2], event: event, bot: row[4], chat: row[5], messageAttempts: row[6],
             telegramMessageIDs: TelegramIDs.decode(row[7]), lastError: row[8], ambiguous: row[9],
             at: Date(storeMillis: row[10]), state: state, tries: row[12], nextAttemptAt: Date(storeMillis: row[13]),
-            lastAttemptError: row[14], completedAt: completed.map { Date(storeMillis: $0) })
+            lastAttemptError: row[14], completedAt: completed.map { Date(storeMillis: $0) }, payload: row[16],
+            cancelOnFallback: row[17])
+    }
+
+    public func claimFallback(
+        id: Int64, now: Date, payload: @escaping @Sendable (OutboundMessage, _ cancelled: Bool) -> String
+    ) async throws -> OwedCallback? {
+        let nowMillis = now.storeMillis
+        return try await write { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT \(Self.callbackColumns) FROM callback WHERE id = ? AND state = 'pending'", arguments: [id])
+            guard let owed = try row.map(Self.decodeCallback), owed.isUnclaimedFallback else { return nil }
+            guard var message = try MessageRow.fetch(db, id: owed.messageID),
+                ![.delivered, .cancelled, .expired].contains(message.status)
+            else {
+                try db.execute(
+                    sql: "UPDATE callback SET state = 'skipped', completed_at = ? WHERE id = ?", arguments: [nowMillis, id])
+                return nil
+            }
+            var cancelled = false
+            if owed.cancelOnFallback, [.queued, .waiting].contains(message.status) {
+                // Through the same statement as an API cancel, so the status callback is owed as usual.
+                try db.execute(
+                    sql: "UPDATE message SET status = 'cancelled', last_error = 'cancelled on fallback', updated_at = ? WHERE id = ?",
+                    arguments: [nowMillis, message.id])
+                message.status = .cancelled
+                message.lastError = "cancelled on fallback"
+                cancelled = true
+            }
+            let body = payload(message, cancelled)
+            try db.execute(
+                sql: """
+                    UPDATE callback SET payload = ?, message_attempts = ?, telegram_message_ids = ?, last_error = ?,
+                        ambiguous = ? WHERE id = ?
+                    """,
+                arguments: [
+                    body, message.attempts, TelegramIDs.encode(message.telegramMessageIDs), message.lastError, message.ambiguous, id,
+                ])
+            var claimed = owed
+            claimed.payload = body
+            claimed.messageAttempts = message.attempts
+            claimed.telegramMessageIDs = message.telegramMessageIDs
+            claimed.lastError = message.lastError
+            claimed.ambiguous = message.ambiguous
+            return claimed
+        }
+    }
+
+    public func enqueueAlert(url: String, event: CallbackEvent, bot: String, payload: String, at: Date) async throws {
+        let atMillis = at.storeMillis
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO callback (message_id, url, event, bot, chat, message_attempts, telegram_message_ids, ambiguous,
+                        at, next_attempt_at, payload)
+                    VALUES (0, ?, ?, ?, '', 0, '', 0, ?, ?, ?)
+                    """,
+                arguments: [url, event.rawValue, bot, atMillis, atMillis, payload])
+        }
+    }
+
+    /// Owes the fallbacks of messages just inserted, in the accept transaction.
+    static func insertFallbacks(_ messages: [(id: Int64, message: NewMessage)], _ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO callback (message_id, url, event, bot, chat, message_attempts, telegram_message_ids, ambiguous,
+                    at, next_attempt_at, cancel_on_fallback)
+                VALUES (?, ?, 'fallback', ?, ?, 0, '', 0, ?, ?, ?)
+                """)
+        for (id, message) in messages {
+            guard let fallback = message.fallback else { continue }
+            let due = fallback.due.storeMillis
+            try statement.execute(arguments: [id, fallback.url, message.bot, message.chat, due, due, fallback.cancelDelivery])
+        }
     }
 }

@@ -24,6 +24,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v2-callbacks") { db in
             try db.execute(sql: callbacks)
         }
+        migrator.registerMigration("v3-outbox") { db in
+            try db.execute(sql: outbox)
+        }
         return migrator
     }
 
@@ -180,6 +183,15 @@ enum SQLiteSchema {
                 NEW.telegram_message_ids, NEW.last_error, NEW.ambiguous, NEW.updated_at, NEW.updated_at
             FROM callback_setting s WHERE s.id = 1 AND coalesce(NEW.callback_url, s.default_url) IS NOT NULL;
         END;
+
+        """
+
+    /// Fallbacks and alerts share the callback outbox (v3): one poller, one retry policy, one signature.
+    /// A fallback row is inserted at accept, pending and due at the fallback time, so finding due ones reads
+    /// the `callback_due` index like any callback; `payload` stays NULL until it is claimed.
+    private static let outbox = """
+        ALTER TABLE callback ADD COLUMN payload TEXT;
+        ALTER TABLE callback ADD COLUMN cancel_on_fallback INTEGER NOT NULL DEFAULT 0;
 
         """
 }

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build --build-tests
+# The proxy's tests drive real bot libraries (python-telegram-bot, aiogram, pyTelegramBotAPI) from PyPI.
+export TGRELAY_PYTHON="$(bash scripts/bot-libraries-venv.sh)"
 export TGRELAY_BIN="$(swift build --show-bin-path)/tgrelay"
 # One test at a time: the end-to-end suites run real processes and measure Telegram's rate limits,
 # which two cores shared by parallel suites would distort.

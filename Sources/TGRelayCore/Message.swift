@@ -74,13 +74,15 @@ public struct OutboundMessage: Sendable, Equatable {
     public var lastError: String?
     /// True once an attempt may have reached Telegram without an answer.
     public var ambiguous: Bool
+    /// How many files were uploaded with the message (sent as multipart/form-data).
+    public var uploadCount: Int
 
     public init(
         id: Int64, bot: String, chat: String, method: String, params: String, payloadHash: String,
         status: MessageStatus = .queued, attempts: Int = 0, notBefore: Date? = nil, deadline: Date? = nil,
         idempotencyKey: String? = nil, atMostOnce: Bool = false, callbackURL: String? = nil,
         createdAt: Date, updatedAt: Date, result: String? = nil, telegramMessageIDs: [Int64] = [],
-        lastError: String? = nil, ambiguous: Bool = false
+        lastError: String? = nil, ambiguous: Bool = false, uploadCount: Int = 0
     ) {
         self.id = id
         self.bot = bot
@@ -101,6 +103,7 @@ public struct OutboundMessage: Sendable, Equatable {
         self.telegramMessageIDs = telegramMessageIDs
         self.lastError = lastError
         self.ambiguous = ambiguous
+        self.uploadCount = uploadCount
     }
 
     public var lane: LaneKey { LaneKey(bot: bot, chat: chat) }

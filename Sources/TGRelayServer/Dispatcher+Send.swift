@@ -14,7 +14,7 @@ extension Dispatcher {
     nonisolated func process(
         _ lanes: [LaneKey], inactive: [LaneKey: String], endpoint: String, token: String, enforceLimits: Bool
     ) async {
-        let sends: [(lane: LaneKey, head: OutboundMessage)]
+        let sends: [PreparedSend]
         do {
             let prepared = try await prepare(lanes, inactive: inactive)
             sends = prepared.sends
@@ -29,10 +29,18 @@ extension Dispatcher {
         await withDiscardingTaskGroup { group in
             for send in sends {
                 group.addTask {
-                    await self.send(send.head, lane: send.lane, endpoint: endpoint, token: token, enforceLimits: enforceLimits)
+                    await self.send(send, endpoint: endpoint, token: token, enforceLimits: enforceLimits)
                 }
             }
         }
+    }
+
+    /// A lane's head marked `sending`, with the files uploaded with it (read before the mark, so a
+    /// store error cannot leave it `sending`).
+    struct PreparedSend: Sendable {
+        var lane: LaneKey
+        var head: OutboundMessage
+        var uploads: [MessageUpload]
     }
 
     /// Reads the lanes' heads, settles those that need no request (empty lane, not due yet, expired,
@@ -40,10 +48,10 @@ extension Dispatcher {
     /// lanes already done, with when each may go next (nil: empty).
     private nonisolated func prepare(
         _ lanes: [LaneKey], inactive: [LaneKey: String]
-    ) async throws -> (sends: [(lane: LaneKey, head: OutboundMessage)], done: [(LaneKey, Date?)]) {
+    ) async throws -> (sends: [PreparedSend], done: [(LaneKey, Date?)]) {
         let heads = try await store.laneHeads(lanes)
         let now = Date()
-        var candidates: [(lane: LaneKey, head: OutboundMessage)] = []
+        var candidates: [PreparedSend] = []
         var done: [(LaneKey, Date?)] = []
         for lane in lanes {
             guard let head = heads[lane] else {
@@ -55,14 +63,17 @@ extension Dispatcher {
                 done.append((lane, until))
             case .expire(let reason):
                 try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason))
+                waiters.signal(head.id)
                 logger.info("message expired", metadata: ["id": "\(head.id)", "lane": "\(lane)", "reason": "\(reason)"])
                 done.append((lane, now))
             case .failFast(let reason):
                 try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason))
+                waiters.signal(head.id)
                 logger.info("message failed: chat inactive", metadata: ["id": "\(head.id)", "lane": "\(lane)"])
                 done.append((lane, now))
             case .send:
-                candidates.append((lane, head))
+                let uploads = head.uploadCount > 0 ? try await store.uploads(messageID: head.id) : []
+                candidates.append(PreparedSend(lane: lane, head: head, uploads: uploads))
             }
         }
         guard !candidates.isEmpty else { return ([], done) }
@@ -86,13 +97,14 @@ extension Dispatcher {
     }
 
     /// Sends one head already marked `sending`, records the attempt and hands the lane back.
-    private nonisolated func send(_ head: OutboundMessage, lane: LaneKey, endpoint: String, token: String, enforceLimits: Bool) async {
-        let body = Self.requestBody(head)
+    private nonisolated func send(_ prepared: PreparedSend, endpoint: String, token: String, enforceLimits: Bool) async {
+        let (head, lane) = (prepared.head, prepared.lane)
+        let params = Self.requestParams(head)
         // Stored params are canonical JSON, so the flag has exactly this spelling when set. Without
         // limits there is no slot to wait for (and no trip to the actor for it).
         let departed = enforceLimits ? await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#)) : Date()
         let started = ContinuousClock.now
-        let response = await client.call(endpoint: endpoint, token: token, method: head.method, json: body, timeout: options.requestTimeout)
+        let response = await request(head.method, params: params, uploads: prepared.uploads, endpoint: endpoint, token: token)
         let duration = ContinuousClock.now - started
         let at = Date()
         let answer = classify(response)
@@ -110,6 +122,7 @@ extension Dispatcher {
             await finishAttempt(lane: lane, effect: .none, answer: nil, at: at, next: Date().addingTimeInterval(1))
             return
         }
+        if decision.newStatus.isFinal { waiters.signal(head.id) }
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         await finishAttempt(lane: lane, effect: decision.effect, answer: answer, at: at, next: decision.newStatus.isFinal ? at : decision.notBefore ?? at)
@@ -218,13 +231,28 @@ extension Dispatcher {
         }
     }
 
+    /// JSON, or multipart/form-data when the message carries uploaded files (text fields as sent, other
+    /// values as JSON text, as Telegram reads them).
+    private nonisolated func request(
+        _ method: String, params: [String: JSONValue], uploads: [MessageUpload], endpoint: String, token: String
+    ) async -> BotAPIResponse {
+        guard !uploads.isEmpty else {
+            let body = Array(CanonicalJSON.serialize(.object(params)).utf8)
+            return await client.call(endpoint: endpoint, token: token, method: method, json: body, timeout: options.requestTimeout)
+        }
+        let fields = params.sorted { $0.key < $1.key }.map { name, value in (name, value.stringValue ?? CanonicalJSON.serialize(value)) }
+        let files = uploads.map { BotAPIUpload(field: $0.field, fileName: $0.fileName, contentType: $0.contentType, data: $0.data) }
+        return await client.callMultipart(
+            endpoint: endpoint, token: token, method: method, fields: fields, files: files, timeout: options.requestTimeout)
+    }
+
     /// The stored params with the lane's current chat (it changes when a group migrates).
-    static func requestBody(_ message: OutboundMessage) -> [UInt8] {
-        guard var params = (try? JSONParser.parse(message.params))?.objectValue else { return Array(message.params.utf8) }
+    static func requestParams(_ message: OutboundMessage) -> [String: JSONValue] {
+        guard var params = (try? JSONParser.parse(message.params))?.objectValue else { return [:] }
         // Methods addressed by user_id keep it; only a chat_id follows a migration.
         if params["chat_id"] != nil {
             params["chat_id"] = Int64(message.chat).map { .number(JSONNumber($0)) } ?? .string(message.chat)
         }
-        return Array(CanonicalJSON.serialize(.object(params)).utf8)
+        return params
     }
 }

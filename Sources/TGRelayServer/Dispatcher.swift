@@ -35,6 +35,8 @@ public actor Dispatcher: Service {
     let policy: RetryPolicy
     let logger: Logger
     let classifier = AnswerClassifier()
+    /// Proxy requests waiting for their message's final state.
+    public let waiters = DeliveryWaiters()
     var bots: [String: BotRuntime] = [:]
     var scheduler: LaneScheduler
     /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.

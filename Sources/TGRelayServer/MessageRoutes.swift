@@ -27,6 +27,7 @@ struct MessageRoutes {
             guard let message = try await storeCall({ try await store.cancel(id: id, now: Date()) }) else {
                 throw APIError.notFound("message")
             }
+            dispatcher.waiters.signal(id)
             guard message.status == .cancelled else {
                 throw APIError(.conflict, code: "not_cancellable", message: "message \(id) is \(message.status.rawValue) and can no longer be cancelled")
             }

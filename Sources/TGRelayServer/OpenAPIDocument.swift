@@ -76,6 +76,18 @@ enum OpenAPIDocument {
           "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "delivered", "failed", "skipped"]}}, {"name": "message_id", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
           "responses": {"200": {"description": "{callbacks: [{id, message_id, url, event, status, tries, owed_since, next_attempt_at, last_error, completed_at}]}"}, "400": {"$ref": "#/components/responses/Error"}}}},
         "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state; the alerts holding now", "responses": {"200": {"description": "{bots: [...], alerts: [{alert, bot, endpoint, since, detail}], time}"}}}},
+        "/bot{token}/{method}": {
+          "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}, "description": "a configured bot's token; any other gets Telegram's 401"},
+                         {"name": "method", "in": "path", "required": true, "schema": {"type": "string"}, "description": "a Bot API method (case-insensitive)"},
+                         {"name": "X-Tgrelay-Wait", "in": "header", "schema": {"type": "number", "minimum": 0, "maximum": 600}, "description": "seconds a send waits for delivery; 0 answers at once with the queued status"},
+                         {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}, "description": "sends: an explicit key instead of the payload-based dedup window"}],
+          "get": {"security": [], "summary": "Bot API proxy (parameters as query string)", "responses": {"200": {"description": "Telegram's answer, unchanged"}, "401": {"description": "unknown token"}, "429": {"description": "still queued: retry after parameters.retry_after, the resend attaches to the same message"}}},
+          "post": {"security": [], "summary": "Bot API proxy: sends go through the durable outbox and return Telegram's real answer; other methods pass through",
+            "requestBody": {"content": {"application/json": {}, "application/x-www-form-urlencoded": {}, "multipart/form-data": {}}},
+            "responses": {"200": {"description": "Telegram's answer, unchanged"}, "202": {"description": "X-Tgrelay-Wait: 0 and still queued: {ok:true, result:{relay_message_id, status}}"}, "401": {"description": "unknown token"}, "429": {"description": "still queued: retry after parameters.retry_after, the resend attaches to the same message"}}}},
+        "/file/bot{token}/**": {
+          "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"security": [], "summary": "File download, passed through (the path is getFile's file_path)", "responses": {"200": {"description": "the file"}, "401": {"description": "unknown token"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"security": [], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}

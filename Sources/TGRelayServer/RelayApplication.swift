@@ -17,6 +17,7 @@ public enum RelayApplication {
         store: any MessageStore,
         httpClient: HTTPClient,
         logger: Logger,
+        inbound: (any ProxyInboundMethods)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let dispatcher = Dispatcher(
@@ -27,7 +28,7 @@ public enum RelayApplication {
             services.append(callbacks)
         }
         return Application(
-            router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts),
+            router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts, inbound: inbound),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -36,8 +37,11 @@ public enum RelayApplication {
     }
 
     /// Every route the relay serves; separate from `build` so tests can compare it with `/openapi.json`.
+    /// `inbound` answers the proxy's getUpdates / setWebhook / deleteWebhook / getWebhookInfo (see
+    /// `ProxyInboundMethods`); without it they pass through to Telegram.
     static func router(
-        configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher, alerts: AlertMonitor
+        configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher, alerts: AlertMonitor,
+        inbound: (any ProxyInboundMethods)? = nil
     ) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
@@ -54,6 +58,8 @@ public enum RelayApplication {
         AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         StatusRoutes(store: store, dispatcher: dispatcher, alerts: alerts).register(on: v1)
         CallbackRoutes(store: store).register(on: v1)
+        // The Bot API proxy authenticates by bot token, not API key (see ProxyRoutes).
+        ProxyRoutes(configuration: configuration, store: store, dispatcher: dispatcher, inbound: inbound).register(on: router)
         return router
     }
 }

@@ -22,7 +22,8 @@ extension RelayConfiguration {
     /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids), and `callbacks.url`,
     /// `callbacks.secret`, `callbacks.give_up_after_seconds`, `callbacks.timeout_seconds` (status callbacks;
     /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), and `alerts.webhook_url`,
-    /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules).
+    /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules), and `proxy.wait_seconds`,
+    /// `proxy.dedup_window_seconds` (the Bot API proxy).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
         var providers: [any ConfigProvider] = [
@@ -95,6 +96,7 @@ extension RelayConfiguration {
             options.ledgerChatKey = Array(key.utf8)
         }
         try loadAlerts(values)
+        try loadProxy(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

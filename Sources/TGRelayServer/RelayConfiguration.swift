@@ -60,6 +60,7 @@ public struct RelayConfiguration: Sendable {
     public var options = Options()
     public var callbacks = Callbacks()
     public var alerts = Alerts()
+    public var proxy = Proxy()
 
     public init() {}
 

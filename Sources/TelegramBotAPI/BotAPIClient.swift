@@ -41,6 +41,18 @@ public struct BotAPIClient: Sendable {
         return await execute(request, timeout: timeout)
     }
 
+    /// Calls `method` as `multipart/form-data`: the text fields, then the uploaded files.
+    public func callMultipart(
+        endpoint: String, token: String, method: String, fields: [(String, String)], files: [BotAPIUpload], timeout: Duration
+    ) async -> BotAPIResponse {
+        let boundary = MultipartBody.boundary(for: files, fields: fields)
+        var request = HTTPClientRequest(url: Self.url(endpoint: endpoint, token: token, method: method))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        request.body = .bytes(MultipartBody.encode(fields: fields, files: files, boundary: boundary))
+        return await execute(request, timeout: timeout)
+    }
+
     /// Passes a request through unchanged (the proxy's non-send methods).
     public func forward(
         endpoint: String, token: String, method: String, httpMethod: HTTPMethod, contentType: String?,
@@ -48,6 +60,16 @@ public struct BotAPIClient: Sendable {
     ) async -> BotAPIResponse {
         var url = Self.url(endpoint: endpoint, token: token, method: method)
         if let query, !query.isEmpty { url += "?" + query }
+        return await forward(url: url, httpMethod: httpMethod, contentType: contentType, body: body, timeout: timeout)
+    }
+
+    /// Downloads a file: `/file/bot<token>/<path>` on `endpoint`.
+    public func downloadFile(endpoint: String, token: String, path: String, timeout: Duration) async -> BotAPIResponse {
+        let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        return await forward(url: "\(base)/file/bot\(token)/\(path)", httpMethod: .GET, contentType: nil, body: nil, timeout: timeout)
+    }
+
+    private func forward(url: String, httpMethod: HTTPMethod, contentType: String?, body: ByteBuffer?, timeout: Duration) async -> BotAPIResponse {
         var request = HTTPClientRequest(url: url)
         request.method = httpMethod
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }

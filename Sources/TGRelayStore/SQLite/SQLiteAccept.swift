@@ -18,7 +18,7 @@ enum SQLiteAccept {
     static let rowsPerStatement = 64
     private static let columns = """
         seq, bot, chat, method, params, payload_hash, status, deadline, idempotency_key, at_most_once, \
-        callback_url, created_at, updated_at
+        callback_url, created_at, updated_at, uploads
         """
 
     private enum Plan {
@@ -35,7 +35,7 @@ enum SQLiteAccept {
 
     static func run(_ messages: [NewMessage], nowMillis: Int64, _ db: Database) throws -> [AcceptResult] {
         let firstSeq = try MessageSequence.reserve(db, count: messages.count)
-        let plans = try plan(messages, db)
+        let plans = try plan(messages, nowMillis: nowMillis, db)
         let toInsert = plans.indices.filter { if case .insert = plans[$0] { true } else { false } }
 
         var ids: [Int64: Int64] = [:]  // seq → id
@@ -47,7 +47,7 @@ enum SQLiteAccept {
                 row(messages[index], seq: firstSeq + Int64(index), nowMillis: nowMillis)
             }
             // RETURNING pairs each id with its seq, whatever order SQLite returns the rows in.
-            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)", count: chunk.count)
+            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)", count: chunk.count)
             try DirectInsert(
                 db,
                 sql: "INSERT INTO message (\(columns)) VALUES \(placeholders.joined(separator: ", ")) RETURNING seq, id"
@@ -67,7 +67,8 @@ enum SQLiteAccept {
                 id: id, bot: message.bot, chat: message.chat, method: message.method, params: message.params,
                 payloadHash: message.payloadHash, deadline: message.deadline.map { Date(storeMillis: $0.storeMillis) },
                 idempotencyKey: message.idempotencyKey, atMostOnce: message.atMostOnce,
-                callbackURL: message.callbackURL, createdAt: now, updatedAt: now)
+                callbackURL: message.callbackURL, createdAt: now, updatedAt: now, uploadCount: message.uploads.count)
+            try SQLiteProxyRows.stored(message, id: id, db)
             laneCounts[LaneKey(bot: message.bot, chat: message.chat), default: 0] += 1
         }
         try addCounts(laneCounts, db)
@@ -86,13 +87,20 @@ enum SQLiteAccept {
         }
     }
 
-    private static func plan(_ messages: [NewMessage], _ db: Database) throws -> [Plan] {
+    private static func plan(_ messages: [NewMessage], nowMillis: Int64, _ db: Database) throws -> [Plan] {
         let findKey = try db.cachedStatement(
             sql: "SELECT \(MessageRow.columns) FROM message WHERE bot = ? AND idempotency_key = ?")
         var firstWithKey: [Key: Int] = [:]
         return try messages.indices.map { index in
             let message = messages[index]
-            guard let key = message.idempotencyKey else { return .insert }
+            guard let key = message.idempotencyKey else {
+                if let window = message.dedupWindow,
+                    let existing = try SQLiteProxyRows.recent(bot: message.bot, payloadHash: message.payloadHash, window: window, nowMillis: nowMillis, db)
+                {
+                    return .resolved(.existing(existing))
+                }
+                return .insert
+            }
             if let first = firstWithKey[Key(bot: message.bot, key: key)] {
                 return .duplicate(of: first)
             }
@@ -111,6 +119,7 @@ enum SQLiteAccept {
             .integer(seq), .text(message.bot), .text(message.chat), .text(message.method), .text(message.params),
             .text(message.payloadHash), .init(message.deadline?.storeMillis), .init(message.idempotencyKey),
             .init(message.atMostOnce), .init(message.callbackURL), .integer(nowMillis), .integer(nowMillis),
+            .integer(Int64(message.uploads.count)),
         ]
     }
 

@@ -7,7 +7,7 @@ import TGRelayCore
 enum MessageRow {
     static let columns = """
         id, bot, chat, method, params, payload_hash, status, attempts, not_before, deadline, idempotency_key, \
-        at_most_once, callback_url, created_at, updated_at, result, telegram_message_ids, last_error, ambiguous
+        at_most_once, callback_url, created_at, updated_at, result, telegram_message_ids, last_error, ambiguous, uploads
         """
 
     static func decode(_ row: Row) throws -> OutboundMessage {
@@ -20,7 +20,8 @@ enum MessageRow {
             status: status, attempts: row[7], notBefore: date(row[8]), deadline: date(row[9]),
             idempotencyKey: row[10], atMostOnce: row[11], callbackURL: row[12],
             createdAt: Date(storeMillis: row[13]), updatedAt: Date(storeMillis: row[14]), result: row[15],
-            telegramMessageIDs: TelegramIDs.decode(row[16]), lastError: row[17], ambiguous: row[18]
+            telegramMessageIDs: TelegramIDs.decode(row[16]), lastError: row[17], ambiguous: row[18],
+            uploadCount: row[19]
         )
     }
 

@@ -27,6 +27,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v3-outbox") { db in
             try db.execute(sql: outbox)
         }
+        migrator.registerMigration("v4-proxy") { db in
+            try db.execute(sql: proxy)
+        }
         return migrator
     }
 
@@ -192,6 +195,32 @@ enum SQLiteSchema {
     private static let outbox = """
         ALTER TABLE callback ADD COLUMN payload TEXT;
         ALTER TABLE callback ADD COLUMN cancel_on_fallback INTEGER NOT NULL DEFAULT 0;
+
+        """
+
+    /// The Bot API proxy (v4): files uploaded with a message, and the payload index that lets a library's
+    /// resend of an identical request find the message it already created. Upload blobs live in their own
+    /// table, so lane heads and listings never read them; they go away with the message's need for them
+    /// (delivered, cancelled, expired; a dead letter keeps them for a replay).
+    private static let proxy = """
+        ALTER TABLE message ADD COLUMN uploads INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE message_upload (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            file_name TEXT,
+            content_type TEXT,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX message_upload_message ON message_upload(message_id);
+        CREATE TRIGGER message_upload_release AFTER UPDATE OF status ON message
+        WHEN NEW.uploads > 0 AND NEW.status IN ('delivered', 'cancelled', 'expired') BEGIN
+            DELETE FROM message_upload WHERE message_id = NEW.id;
+        END;
+        CREATE TABLE proxy_payload (
+            bot TEXT NOT NULL, payload_hash TEXT NOT NULL, message_id INTEGER NOT NULL,
+            PRIMARY KEY (bot, payload_hash)
+        ) WITHOUT ROWID;
 
         """
 }

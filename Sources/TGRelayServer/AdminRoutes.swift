@@ -22,7 +22,7 @@ struct AdminRoutes {
             guard let message = replayed.first else {
                 throw APIError(.notFound, code: "not_found", message: "no dead letter \(id)")
             }
-            await dispatcher.lanesChanged([message.lane])
+            dispatcher.lanesChanged([message.lane])
             return JSONBody.response(MessageView.json(message))
         }
         // Bulk replay: the same filter as the listing, in the query or a JSON body.
@@ -36,7 +36,7 @@ struct AdminRoutes {
             }
             let filter = try deadLetterFilter(query, defaultLimit: 10_000)
             let replayed = try await storeCall { try await store.replayDeadLetters(filter, now: Date()) }
-            await dispatcher.lanesChanged(Set(replayed.map(\.lane)))
+            dispatcher.lanesChanged(Set(replayed.map(\.lane)))
             return JSONBody.response(["replayed": replayed.count, "ids": replayed.map(\.id)])
         }
         router.get("ledger") { request, _ in

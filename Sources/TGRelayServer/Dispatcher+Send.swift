@@ -114,7 +114,12 @@ extension Dispatcher {
             decision = decision.heldByOutage(answer: answer, message: head)
         }
         do {
-            try await store.record(
+            // The chat is inactive before its message reads as failed, so whoever sees the failure
+            // also sees the chat listed as inactive.
+            if case .markChatInactive(let reason) = decision.effect {
+                try await store.setChatInactive(bot: lane.bot, chat: lane.chat, reason: reason, now: at)
+            }
+            try await recorder.record(
                 AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
         } catch {
             // Not recorded: the message stays `sending` (a restart recovers it as ambiguous).
@@ -173,7 +178,7 @@ extension Dispatcher {
             }
             return nil
         case .markChatInactive(let reason):
-            try await store.setChatInactive(bot: lane.bot, chat: lane.chat, reason: reason, now: at)
+            // Stored by `send` before the attempt: here only the dispatcher's own copy.
             inactiveChats[lane] = reason
             logger.notice("chat marked inactive", metadata: ["lane": "\(lane)", "reason": "\(reason)"])
             return nil

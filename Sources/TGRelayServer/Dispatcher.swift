@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TGRelayCore
 import TGRelayStore
 import TelegramBotAPI
@@ -30,6 +31,7 @@ public actor Dispatcher: Service {
     }
 
     let store: any MessageStore
+    let recorder: AttemptRecorder
     let client: BotAPIClient
     let options: RelayConfiguration.Options
     let policy: RetryPolicy
@@ -42,12 +44,15 @@ public actor Dispatcher: Service {
     /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.
     var inactiveChats: [LaneKey: String] = [:]
     var inFlight = 0
+    /// Lanes reported by `lanesChanged`, not yet taken in by the actor.
+    private let newWork = Mutex<[LaneKey]>([])
     private var stopping = false
     private var sleeper: CheckedContinuation<Void, Never>?
     private var wakePending = false
 
     public init(configuration: RelayConfiguration, store: any MessageStore, client: BotAPIClient, logger: Logger) {
         self.store = store
+        self.recorder = AttemptRecorder(store: store)
         self.client = client
         self.options = configuration.options
         self.policy = RetryPolicy(
@@ -125,8 +130,22 @@ public actor Dispatcher: Service {
         }
     }
 
-    /// New work in these lanes (accepts, replays, reactivations).
-    public func lanesChanged(_ lanes: some Sequence<LaneKey>) {
+    /// New work in these lanes (accepts, replays, reactivations). Returns at once: an accept must not
+    /// queue behind the dispatcher's own work on the actor. One task per burst hands the lanes over.
+    public nonisolated func lanesChanged(_ lanes: some Sequence<LaneKey>) {
+        let startsBurst = newWork.withLock { pending in
+            let wasEmpty = pending.isEmpty
+            pending.append(contentsOf: lanes)
+            return wasEmpty && !pending.isEmpty
+        }
+        if startsBurst { Task { await self.takeNewWork() } }
+    }
+
+    private func takeNewWork() {
+        let lanes = newWork.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
         for lane in lanes where bots[lane.bot] != nil {
             scheduler.touch(lane)
         }

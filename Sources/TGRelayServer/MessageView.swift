@@ -3,10 +3,6 @@ import TGRelayCore
 
 /// The JSON shape of a message in REST answers.
 enum MessageView {
-    static func accepted(_ message: OutboundMessage) -> [String: Any] {
-        ["id": message.id, "status": message.status.rawValue]
-    }
-
     static func json(_ message: OutboundMessage) -> [String: Any] {
         var json: [String: Any] = [
             "id": message.id, "bot": message.bot, "chat_id": message.chat, "method": message.method,

@@ -76,6 +76,7 @@ extension SQLiteMessageStore {
                     ambiguous = ambiguous OR ?, updated_at = ?
                 WHERE id = ?
                 """)
+            var head = try SQLiteLedger.chain(db).head
             for attempt in attempts {
                 let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
                 try update.execute(arguments: [
@@ -86,8 +87,9 @@ extension SQLiteMessageStore {
                 guard db.changesCount > 0 else {
                     throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
                 }
-                try SQLiteLedger.append(attempt, chatKey: chatKey, db)
+                head = try SQLiteLedger.append(attempt, chatKey: chatKey, after: head, db)
             }
+            try SQLiteLedger.setHead(head, db)
         }
     }
 

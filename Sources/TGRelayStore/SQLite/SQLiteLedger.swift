@@ -79,16 +79,16 @@ enum SQLiteLedger {
         return (Link(seq: row[0], hash: row[1]), Link(seq: row[2], hash: row[3]))
     }
 
-    /// Appends the attempt's row, linked to the current head; bot, chat, method and payload hash come from
-    /// the message row (already updated by the caller in the same transaction).
-    static func append(_ attempt: AttemptRecord, chatKey: [UInt8]?, _ db: Database) throws {
+    /// Appends the attempt's row, linked to `head`, and returns the new head; bot, chat, method and payload
+    /// hash come from the message row (already updated by the caller in the same transaction). The caller
+    /// stores the final head (`setHead`) once after a run of appends.
+    static func append(_ attempt: AttemptRecord, chatKey: [UInt8]?, after head: Link, _ db: Database) throws -> Link {
         guard let message = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT bot, chat, method, payload_hash FROM message WHERE id = ?"),
             arguments: [attempt.messageID])
         else {
             throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
         }
-        let head = try chain(db).head
         let bot: String = message[0]
         // Normalized to the stored precision before hashing, so that the hash covers exactly what is kept.
         var entry = LedgerEntry(
@@ -110,7 +110,11 @@ enum SQLiteLedger {
             TelegramIDs.encode(entry.telegramMessageIDs), LedgerHash.durationMicros(entry.durationMs),
             entry.responseBody, entry.outcome, entry.ambiguous, entry.prevHash, entry.hash,
         ])
-        try db.executeCached(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [entry.seq, entry.hash])
+        return Link(seq: entry.seq, hash: entry.hash)
+    }
+
+    static func setHead(_ head: Link, _ db: Database) throws {
+        try db.executeCached(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [head.seq, head.hash])
     }
 
     static func decode(_ row: Row) -> LedgerEntry {

@@ -22,7 +22,8 @@ struct BenchCommand: AsyncParsableCommand {
               .build/release/tgrelay bench rate
               .build/release/tgrelay bench memory
               .build/release/tgrelay bench recovery
+              .build/release/tgrelay bench peers
             """,
-        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self, BenchRecovery.self]
+        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self, BenchRecovery.self, BenchPeers.self]
     )
 }

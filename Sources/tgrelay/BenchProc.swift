@@ -70,6 +70,23 @@ enum ProcStats {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Runs a command to its end and returns its exit status and standard output; standard error goes
+    /// to `errors` (discarded by default).
+    static func run(_ path: String, _ arguments: [String], errors: FileHandle = .nullDevice) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Reading before waiting avoids a deadlock on a full pipe.
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// The full path of an executable found on PATH, if any.
     static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"

@@ -88,6 +88,13 @@ final class RelayChild {
         }
     }
 
+    /// SIGKILL, as a power cut or the OOM killer would: no graceful shutdown. `start` brings it back.
+    func kill9() async {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     /// Throws when the relay is gone: a bench waiting for deliveries should stop at once, not at its timeout.
     func ensureRunning() throws {
         guard let process, !process.isRunning else { return }

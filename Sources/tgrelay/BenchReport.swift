@@ -92,19 +92,8 @@ struct BenchReport {
     /// "commit abc1234" (plus "with uncommitted changes") when run inside the repository, else nil.
     private static func gitRevision() -> String? {
         func git(_ arguments: [String]) -> String? {
-            guard let path = ProcStats.which("git") else { return nil }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-            // git answers these at once; reading before waiting avoids a full-pipe deadlock.
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { return nil }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let path = ProcStats.which("git"), let (status, output) = try? ProcStats.run(path, arguments), status == 0 else { return nil }
+            return output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let commit = git(["rev-parse", "--short", "HEAD"]) else { return nil }
         let dirty = git(["status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"]).map { !$0.isEmpty } ?? false

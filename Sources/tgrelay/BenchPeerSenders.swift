@@ -32,7 +32,9 @@ final class RelaySender: PeerSender {
 
     func start(_ workload: PeerWorkload) async throws {
         let chats = workload.chats
-        try await http.loadQueue(relay: relay.baseURL, total: workload.total, label: PeerWorkload.label) { chats[$0] }
+        // One batch at a time: per-chat order is accept order, and two batches in flight at once
+        // may be committed in either order, which would count as order violations.
+        try await http.loadQueue(relay: relay.baseURL, total: workload.total, concurrency: 1, label: PeerWorkload.label) { chats[$0] }
     }
 
     /// The relay restarts on the same SQLite file and resumes from what it had committed.

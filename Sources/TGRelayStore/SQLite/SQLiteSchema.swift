@@ -30,6 +30,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-proxy") { db in
             try db.execute(sql: proxy)
         }
+        migrator.registerMigration("v5-inbox") { db in
+            try db.execute(sql: inbox)
+        }
         return migrator
     }
 
@@ -220,6 +223,54 @@ enum SQLiteSchema {
         CREATE TABLE proxy_payload (
             bot TEXT NOT NULL, payload_hash TEXT NOT NULL, message_id INTEGER NOT NULL,
             PRIMARY KEY (bot, payload_hash)
+
+    /// The inbox of inbound updates (v4). The primary key (bot, update_id) is the deduplication; rows stay
+    /// until retention deletes them, whatever their state, so a late re-delivery is still recognised.
+    /// `inbox_count` is kept exact by triggers so status pages read one row per (bot, state).
+    /// `inbox_bot` holds each bot's mode (a webhook secret means webhook mode), push target and the highest
+    /// update id stored, from which the poller's offset is derived: only committed updates are confirmed.
+    private static let inbox = """
+        CREATE TABLE inbox_update (
+            bot TEXT NOT NULL,
+            update_id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            chat TEXT,
+            json TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            push_tries INTEGER NOT NULL DEFAULT 0,
+            next_push_at INTEGER NOT NULL,
+            push_owed_since INTEGER NOT NULL,
+            last_push_error TEXT,
+            completed_at INTEGER,
+            PRIMARY KEY (bot, update_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX inbox_pending ON inbox_update(bot, update_id) WHERE state = 'pending';
+        CREATE INDEX inbox_pending_chat ON inbox_update(bot, chat, update_id) WHERE state = 'pending';
+        CREATE INDEX inbox_failed ON inbox_update(bot, completed_at) WHERE state = 'failed';
+        CREATE INDEX inbox_received ON inbox_update(received_at);
+        CREATE TABLE inbox_count (
+            bot TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, state)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER inbox_insert AFTER INSERT ON inbox_update BEGIN
+            INSERT INTO inbox_count (bot, state, n) VALUES (NEW.bot, NEW.state, 1)
+                ON CONFLICT (bot, state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER inbox_state AFTER UPDATE OF state ON inbox_update WHEN OLD.state IS NOT NEW.state BEGIN
+            UPDATE inbox_count SET n = n - 1 WHERE bot = OLD.bot AND state = OLD.state;
+            INSERT INTO inbox_count (bot, state, n) VALUES (NEW.bot, NEW.state, 1)
+                ON CONFLICT (bot, state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER inbox_delete AFTER DELETE ON inbox_update BEGIN
+            UPDATE inbox_count SET n = n - 1 WHERE bot = OLD.bot AND state = OLD.state;
+        END;
+        CREATE TABLE inbox_bot (
+            bot TEXT PRIMARY KEY,
+            last_update_id INTEGER,
+            webhook_secret TEXT,
+            push_url TEXT,
+            push_secret_token TEXT,
+            push_allowed_updates TEXT
         ) WITHOUT ROWID;
 
         """

@@ -9,7 +9,7 @@ enum OpenAPIDocument {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
           "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "machine-readable: malformed_json, unknown_bot, unknown_method, missing_field, invalid_field, invalid_chat_id, empty_text, text_too_long, caption_too_long, body_too_large, batch_too_large, idempotency_conflict, callbacks_not_configured, not_found, not_cancellable, unauthorized, loopback_only, store_unavailable"},
+            "code": {"type": "string", "description": "machine-readable: malformed_json, unknown_bot, unknown_method, missing_field, invalid_field, invalid_chat_id, empty_text, text_too_long, caption_too_long, body_too_large, batch_too_large, idempotency_conflict, callbacks_not_configured, not_found, malformed_update, not_cancellable, unauthorized, loopback_only, store_unavailable"},
             "message": {"type": "string"}, "field": {"type": "string", "description": "the offending field, e.g. params.text or messages[3].params.chat_id"}}}}},
           "NewMessage": {"type": "object", "description": "Full form; the shorthand {\"chat_id\":…, \"text\":…} means sendMessage on the default bot.", "properties": {
             "bot": {"type": "string", "default": "default"}, "method": {"type": "string", "default": "sendMessage"},
@@ -75,7 +75,7 @@ enum OpenAPIDocument {
         "/v1/callbacks": {"get": {"summary": "The outbox, newest first: status callbacks (POSTed on every final state), fallbacks and alerts",
           "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "delivered", "failed", "skipped"]}}, {"name": "message_id", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
           "responses": {"200": {"description": "{callbacks: [{id, message_id, url, event, status, tries, owed_since, next_attempt_at, last_error, completed_at}]}"}, "400": {"$ref": "#/components/responses/Error"}}}},
-        "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state; the alerts holding now", "responses": {"200": {"description": "{bots: [...], alerts: [{alert, bot, endpoint, since, detail}], time}"}}}},
+        "/v1/status": {"get": {"summary": "Per bot: queue depth, oldest waiting message, counts, circuit state, and `inbox` (stored, unconfirmed, oldest_unconfirmed_seconds, push_failed, last_update_id, mode, last_poll_at, last_error, polling_conflict_since); the alerts holding now", "responses": {"200": {"description": "{bots: [...], alerts: [{alert, bot, endpoint, since, detail}], time}"}}}},
         "/bot{token}/{method}": {
           "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}, "description": "a configured bot's token; any other gets Telegram's 401"},
                          {"name": "method", "in": "path", "required": true, "schema": {"type": "string"}, "description": "a Bot API method (case-insensitive)"},
@@ -88,6 +88,17 @@ enum OpenAPIDocument {
         "/file/bot{token}/**": {
           "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {"security": [], "summary": "File download, passed through (the path is getFile's file_path)", "responses": {"200": {"description": "the file"}, "401": {"description": "unknown token"}}}},
+        "/v1/inbox/failed": {"get": {"summary": "Pushes of inbound updates to the app that were given up, newest first",
+          "parameters": [{"name": "bot", "in": "query", "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+          "responses": {"200": {"description": "{failed: [{bot, update_id, type, chat_id, tries, received_at, owed_since, last_error}]}"}, "400": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/inbox/{bot}/replay": {"post": {"summary": "Push failed updates again, in order per chat (all of the bot's, or the update_ids given)",
+          "parameters": [{"name": "bot", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"update_ids": {"type": "array", "items": {"type": "integer"}}}}}}},
+          "responses": {"200": {"description": "{replayed, update_ids}"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/telegram/{bot}/webhook": {"post": {"security": [], "summary": "Telegram's webhook for a bot in webhook mode (tgrelay webhook set): 200 only after the update is committed; duplicates are ignored",
+          "parameters": [{"name": "bot", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "X-Telegram-Bot-Api-Secret-Token", "in": "header", "required": true, "schema": {"type": "string"}, "description": "the secret set by tgrelay webhook set, compared in constant time"}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "description": "a Telegram Update"}}}},
+          "responses": {"200": {"description": "stored (or already stored)"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"security": [], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}

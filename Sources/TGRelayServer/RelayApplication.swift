@@ -9,8 +9,9 @@ import TGRelayStore
 import TelegramBotAPI
 
 /// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
-/// dispatcher, the alert monitor and (when `callbacks.secret` is set) the callback sender, with graceful
-/// shutdown (the server stops first, then in-flight sends finish).
+/// dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender and (when
+/// `inbound.enabled`) the update poller and pusher, with graceful shutdown (the server stops first, then
+/// in-flight sends finish).
 public enum RelayApplication {
     public static func build(
         configuration: RelayConfiguration,
@@ -27,8 +28,16 @@ public enum RelayApplication {
         if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, logger: logger) {
             services.append(callbacks)
         }
+        let inbox = InboxServices(store: store, dispatcher: dispatcher)
+        if configuration.inbound.enabled {
+            services.append(
+                UpdatePoller(
+                    configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), ingest: inbox.ingest,
+                    board: inbox.board, alerts: alerts, logger: logger))
+            services.append(UpdatePusher(configuration: configuration, store: store, http: httpClient, logger: logger))
+        }
         return Application(
-            router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts, inbound: inbound),
+            router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts, inbox: inbox),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "tgrelay"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -41,8 +50,9 @@ public enum RelayApplication {
     /// `ProxyInboundMethods`); without it they pass through to Telegram.
     static func router(
         configuration: RelayConfiguration, store: any MessageStore, dispatcher: Dispatcher, alerts: AlertMonitor,
-        inbound: (any ProxyInboundMethods)? = nil
+        inbox: InboxServices? = nil
     ) -> Router<RelayRequestContext> {
+        let inbox = inbox ?? InboxServices(store: store, dispatcher: dispatcher)
         let router = Router(context: RelayRequestContext.self)
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
@@ -56,10 +66,27 @@ public enum RelayApplication {
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
-        StatusRoutes(store: store, dispatcher: dispatcher, alerts: alerts).register(on: v1)
+        StatusRoutes(store: store, dispatcher: dispatcher, alerts: alerts, polling: inbox.board).register(on: v1)
         CallbackRoutes(store: store).register(on: v1)
-        // The Bot API proxy authenticates by bot token, not API key (see ProxyRoutes).
+        InboxRoutes(store: store, configuration: configuration).register(on: v1)
+        WebhookRoutes(store: store, configuration: configuration, ingest: inbox.ingest).register(on: router)
+        // The Bot API proxy authenticates by bot token, not API key (see ProxyRoutes). Its inbound methods are
+        // served from the inbox when inbound updates are on, else passed through to Telegram.
+        let inbound: (any ProxyInboundMethods)? = configuration.inbound.enabled ? inbox.consumer : nil
         ProxyRoutes(configuration: configuration, store: store, dispatcher: dispatcher, inbound: inbound).register(on: router)
         return router
+    }
+}
+
+/// The parts of the inbox shared by the poller, the webhook receiver and the consumer routes.
+struct InboxServices: Sendable {
+    let ingest: InboxIngest
+    let consumer: InboxConsumer
+    let board = PollStatusBoard()
+
+    init(store: any MessageStore, dispatcher: Dispatcher) {
+        let signal = UpdateSignal()
+        ingest = InboxIngest(store: store, signal: signal, dispatcher: dispatcher)
+        consumer = InboxConsumer(store: store, signal: signal)
     }
 }

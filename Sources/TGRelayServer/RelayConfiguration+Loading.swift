@@ -21,9 +21,9 @@ extension RelayConfiguration {
     /// `options.unauthorized_pause_seconds`, `options.database_max_bytes`, and `ledger.hash_chat_ids` with
     /// `ledger.chat_key` (the ledger keeps HMAC-SHA256 of chat ids instead of the ids), and `callbacks.url`,
     /// `callbacks.secret`, `callbacks.give_up_after_seconds`, `callbacks.timeout_seconds` (status callbacks;
-    /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), and `alerts.webhook_url`,
-    /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules), and `proxy.wait_seconds`,
-    /// `proxy.dedup_window_seconds` (the Bot API proxy).
+    /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), `alerts.webhook_url`,
+    /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules), `proxy.wait_seconds`,
+    /// `proxy.dedup_window_seconds` (the Bot API proxy), and `inbound.*` (inbound updates, see `loadInbound`).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
         var providers: [any ConfigProvider] = [
@@ -97,6 +97,7 @@ extension RelayConfiguration {
         }
         try loadAlerts(values)
         try loadProxy(values)
+        try loadInbound(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

@@ -61,6 +61,7 @@ public struct RelayConfiguration: Sendable {
     public var callbacks = Callbacks()
     public var alerts = Alerts()
     public var proxy = Proxy()
+    public var inbound = Inbound()
 
     public init() {}
 

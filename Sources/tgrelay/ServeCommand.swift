@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
               TGRELAY_CALLBACKS_SECRET  HMAC key of status callbacks (unset: callback_url is refused)
               TGRELAY_CALLBACKS_URL     receives the final state of messages without their own callback_url
               TGRELAY_ALERTS_WEBHOOK_URL  receives raised and resolved alerts (signed; needs the callbacks secret)
+              TGRELAY_INBOUND_ENABLED   true: receive and store updates (see README "Inbound updates")
 
             Example:
               TGRELAY_BOT_TOKEN=123456:ABC tgrelay serve

@@ -13,7 +13,7 @@ public struct ProxyAnswer: Sendable, Equatable {
 
 /// The hook for the inbound methods of the proxy: `getUpdates` answered from the relay's durable inbox,
 /// and `setWebhook` / `deleteWebhook` / `getWebhookInfo` configuring the inbox's push instead of
-/// Telegram's webhook. Plug an implementation into `RelayApplication.router(…, inbound:)`; without one
+/// Telegram's webhook. `RelayApplication` plugs in `InboxConsumer` when `inbound.enabled`; without it
 /// (or when it returns nil) these methods pass through to Telegram.
 public protocol ProxyInboundMethods: Sendable {
     /// Answers `method` (the spec's spelling, one of `ProxyRoutes.inboundMethods`) for `bot`, or returns nil

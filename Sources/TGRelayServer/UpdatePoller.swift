@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TGRelayCore
+import TGRelayStore
+import TelegramBotAPI
+
+/// What `/v1/status` shows of each bot's polling loop.
+final class PollStatusBoard: Sendable {
+    struct Entry: Sendable {
+        var mode = "polling"
+        var lastSuccess: Date?
+        var lastError: String?
+        /// Since when getUpdates has answered 409 (another poller, or a webhook set elsewhere).
+        var conflictSince: Date?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func update(_ bot: String, _ change: (inout Entry) -> Void) {
+        entries.withLock { change(&$0[bot, default: Entry()]) }
+    }
+
+    func snapshot() -> [String: Entry] {
+        entries.withLock { $0 }
+    }
+}
+
+/// Long-polls getUpdates for every configured bot in polling mode and commits each batch before the next
+/// call confirms it: the offset sent is always derived from the store (highest stored update_id + 1), so a
+/// crash or restart can never confirm an update that was not committed.
+///
+/// Failures back off exponentially with jitter; a 409 conflict waits at least `PollBackoff.conflictMinimum`
+/// and raises the `polling_conflict` alert (resolved by the next successful poll), so two pollers never
+/// fight in a tight loop. Old updates are pruned after the retention.
+struct UpdatePoller: Service {
+    let configuration: RelayConfiguration
+    let store: any MessageStore
+    let client: BotAPIClient
+    let ingest: InboxIngest
+    let board: PollStatusBoard
+    let alerts: AlertMonitor
+    let logger: Logger
+    /// How often a bot in webhook mode checks whether it went back to polling (`tgrelay webhook delete`).
+    let modeCheckInterval: Duration = .seconds(2)
+    let pruneInterval: Duration = .seconds(600)
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for bot in configuration.bots {
+                    group.addTask { await poll(bot) }
+                }
+                group.addTask { await pruneLoop() }
+            }
+        }
+        logger.info("update poller stopped")
+    }
+
+    private enum Outcome {
+        case stored
+        case conflict(String)
+        case failed(String, retryAfter: TimeInterval?)
+    }
+
+    private func poll(_ bot: RelayConfiguration.Bot) async {
+        var failures = 0
+        var inConflict = false
+        var random = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            let settings: InboxSettings
+            do {
+                settings = try await store.inboxSettings(bot: bot.name)
+            } catch {
+                logger.warning("cannot read inbox settings", metadata: ["bot": "\(bot.name)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if case .webhook = settings.mode {
+                board.update(bot.name) { $0.mode = "webhook" }
+                try? await Task.sleep(for: modeCheckInterval)
+                continue
+            }
+            board.update(bot.name) { $0.mode = "polling" }
+            let endpoint = configuration.telegramEndpoints[failures % configuration.telegramEndpoints.count]
+            switch await getUpdates(bot, endpoint: endpoint, offset: settings.lastUpdateID.map { $0 + 1 }) {
+            case .stored:
+                failures = 0
+                if inConflict {
+                    inConflict = false
+                    await alerts.setPollingConflict(bot: bot.name, detail: nil)
+                }
+                board.update(bot.name) {
+                    $0.lastSuccess = Date()
+                    $0.lastError = nil
+                    $0.conflictSince = nil
+                }
+            case .conflict(let description):
+                failures += 1
+                if !inConflict {
+                    inConflict = true
+                    await alerts.setPollingConflict(bot: bot.name, detail: description)
+                }
+                let since = Date()
+                board.update(bot.name) {
+                    $0.lastError = description
+                    $0.conflictSince = $0.conflictSince ?? since
+                }
+                logger.error(
+                    "polling conflict: another getUpdates or a webhook is active for this bot",
+                    metadata: ["bot": "\(bot.name)", "description": "\(description)"])
+                let delay = configuration.inbound.pollBackoff.delay(afterFailures: failures, conflict: true, random: &random)
+                try? await Task.sleep(for: .seconds(delay))
+            case .failed(let reason, let retryAfter):
+                failures += 1
+                board.update(bot.name) { $0.lastError = reason }
+                logger.warning("getUpdates failed", metadata: ["bot": "\(bot.name)", "error": "\(reason)"])
+                let delay = retryAfter ?? configuration.inbound.pollBackoff.delay(afterFailures: failures, conflict: false, random: &random)
+                try? await Task.sleep(for: .seconds(delay))
+            }
+        }
+    }
+
+    /// One getUpdates call; its batch is committed before this returns `.stored`.
+    private func getUpdates(_ bot: RelayConfiguration.Bot, endpoint: String, offset: Int64?) async -> Outcome {
+        var params: [String: JSONValue] = ["timeout": .number(JSONNumber(Int64(configuration.inbound.pollTimeout))), "limit": .number(JSONNumber(100))]
+        if let offset { params["offset"] = .number(JSONNumber(offset)) }
+        if let allowed = configuration.inbound.allowedUpdates { params["allowed_updates"] = .array(allowed.map { .string($0) }) }
+        let response = await client.call(
+            endpoint: endpoint, token: bot.token, method: "getUpdates", json: Array(CanonicalJSON.serialize(.object(params)).utf8),
+            timeout: .seconds(configuration.inbound.pollTimeout + 15))
+        guard case .answer(let status, let body) = response else {
+            if case .failure(let failure) = response { return .failed("\(failure)", retryAfter: nil) }
+            return .failed("no answer", retryAfter: nil)
+        }
+        let answer = try? JSONParser.parse(body)
+        let description = answer?["description"]?.stringValue ?? "HTTP \(status)"
+        if status == 409 { return .conflict(description) }
+        guard status == 200, answer?["ok"]?.boolValue == true, let results = answer?["result"]?.arrayValue else {
+            let retryAfter = answer?["parameters"]?["retry_after"]?.int64Value.map { TimeInterval($0) }
+            return .failed("HTTP \(status): \(description)", retryAfter: retryAfter)
+        }
+        var updates: [InboundUpdate] = []
+        for value in results {
+            do {
+                updates.append(try InboundUpdate(value))
+            } catch {
+                // Telegram does not send these; one that cannot be read is skipped rather than stalling the bot.
+                logger.error("skipping an unreadable update", metadata: ["bot": "\(bot.name)", "error": "\(error)"])
+            }
+        }
+        do {
+            try await ingest.ingest(bot: bot.name, updates)
+            return .stored
+        } catch {
+            // Not committed, so not confirmed: the next call repeats the same offset and gets them again.
+            return .failed("store: \(error)", retryAfter: nil)
+        }
+    }
+
+    private func pruneLoop() async {
+        while !Task.isCancelled {
+            do {
+                let pruned = try await store.pruneInbox(before: Date().addingTimeInterval(-configuration.inbound.retention))
+                if pruned > 0 { logger.info("pruned old inbound updates", metadata: ["count": "\(pruned)"]) }
+            } catch {
+                logger.warning("cannot prune the inbox", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: pruneInterval)
+        }
+    }
+}

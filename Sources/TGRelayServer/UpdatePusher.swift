@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import TGRelayCore
+import TGRelayStore
+
+/// Pushes stored updates to the app's URL (set by `setWebhook` on the relay's proxy): the update's own JSON,
+/// as Telegram would POST it, with `X-Telegram-Bot-Api-Secret-Token` when the app gave one and the relay's
+/// signature when `callbacks.secret` is set. One update per chat at a time, in update_id order; a failed POST
+/// is retried by `inbound.push_*` (exponential backoff) and dead-lettered at the horizon.
+///
+/// At least once: the update is marked done only after a 2xx, so a crash between the POST and that record
+/// sends it again. The app deduplicates by `update_id`, as it would for Telegram.
+actor UpdatePusher: Service {
+    let store: any MessageStore
+    let poster: SignedPost
+    let policy: CallbackPolicy
+    let logger: Logger
+    let maxConcurrent = 32
+    private var random = SystemRandomNumberGenerator()
+
+    init(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, logger: Logger) {
+        self.store = store
+        poster = SignedPost(http: http, secret: configuration.callbacks.secret, timeout: configuration.inbound.pushTimeout)
+        policy = configuration.inbound.pushPolicy
+        self.logger = logger
+    }
+
+    struct Key: Hashable, Sendable {
+        var bot: String
+        var updateID: Int64
+    }
+
+    func run() async throws {
+        let store = store
+        await DueWorkLoop(
+            name: "update pusher", maxConcurrent: maxConcurrent, logger: logger,
+            due: { limit in try await store.duePushes(now: Date(), limit: limit) },
+            key: { Key(bot: $0.bot, updateID: $0.updateID) }, work: { update in await self.push(update) }
+        ).run()
+    }
+
+    private func push(_ update: StoredUpdate) async {
+        let target: PushTarget?
+        do {
+            target = try await store.inboxSettings(bot: update.bot).push
+        } catch {
+            logger.warning("cannot read the push target", metadata: ["bot": "\(update.bot)", "error": "\(error)"])
+            return
+        }
+        // Removed by deleteWebhook since the update was read: it waits for getUpdates instead.
+        guard let target else { return }
+        var headers = [("X-Tgrelay-Bot", update.bot)]
+        if let token = target.secretToken { headers.append(("X-Telegram-Bot-Api-Secret-Token", token)) }
+        let error = await poster.send(to: target.url, body: Array(update.json.utf8), event: "update.\(update.type)", headers: headers)
+        let now = Date()
+        let outcome = policy.outcome(error: error, tries: update.pushTries + 1, owedSince: update.pushOwedSince, now: now, random: &random)
+        if case .gaveUp(let error) = outcome {
+            logger.warning("push of an update given up", metadata: ["bot": "\(update.bot)", "update_id": "\(update.updateID)", "error": "\(error)"])
+        }
+        do {
+            try await store.recordPushAttempt(bot: update.bot, updateID: update.updateID, at: now, outcome: outcome)
+        } catch {
+            // Left pending as it was: it is due again and pushed again (at least once).
+            logger.warning("cannot record a push", metadata: ["bot": "\(update.bot)", "update_id": "\(update.updateID)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import FakeTelegram
+import Foundation
+import TGRelayStore
+import Testing
+
+/// Inbound updates by long polling, end to end: 5,000 updates injected into the simulator while the relay
+/// runs, while it is killed with SIGKILL in the middle of a batch, and during a Telegram outage; an app
+/// reading them through the relay's getUpdates sees each exactly once, in update_id order.
+@Suite(.serialized)
+struct InboundPollingTests {
+    @Test func everyUpdateOnceInOrderThroughCrashAndOutage() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        let consumer = GetUpdatesConsumer()
+        consumer.start(bed: bed)
+        var injected: [Int64] = []
+
+        // Up: the relay polls while updates arrive.
+        for _ in 0..<10 { injected += try Inbound.inject(bed.telegram, count: 200, tag: "up") }
+        #expect(try await eventually(timeout: .seconds(30)) { consumer.updateIDs.count >= 1000 })
+
+        // Down: killed while batches are being stored; more arrive while it is down.
+        injected += try Inbound.inject(bed.telegram, count: 1000, tag: "before-kill")
+        try await Task.sleep(for: .milliseconds(150))
+        bed.relay.kill9()
+        injected += try Inbound.inject(bed.telegram, count: 500, tag: "down")
+        // Nothing was confirmed to Telegram that the relay had not committed: whatever the store lacks is
+        // still pending at Telegram.
+        let store = try await bed.openStore()
+        let pendingAtTelegram = Set(bed.telegram.pendingUpdates(bot: TestBed.botID).compactMap { $0["update_id"]?.intValue })
+        var missing: [Int64] = []
+        for id in injected where !pendingAtTelegram.contains(id) {
+            if try await store.storedUpdate(bot: "default", updateID: id) == nil { missing.append(id) }
+        }
+        try await store.close()
+        #expect(missing.isEmpty, "confirmed to Telegram but not committed: \(missing.prefix(10))")
+        try await bed.relay.start(http: bed.http)
+
+        // Outage: Telegram answers 502 for a while; updates keep arriving.
+        var outage = FakeFault(kind: .outage)
+        outage.duration = 4
+        try bed.telegram.addFault(outage)
+        for _ in 0..<5 { injected += try Inbound.inject(bed.telegram, count: 300, tag: "outage") }
+        #expect(injected.count == 5000)
+
+        let complete = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) { consumer.updateIDs.count >= 5000 }
+        try await Task.sleep(for: .milliseconds(500))
+        await consumer.stop()
+        let seen = consumer.updateIDs
+        #expect(complete, "the consumer saw \(seen.count) of 5000")
+        #expect(seen == injected.sorted(), "each update exactly once, in update_id order")
+        #expect(bed.telegram.pendingUpdates(bot: TestBed.botID).isEmpty, "the relay confirmed everything it stored")
+
+        let inbox = try await bed.inboxStatus()
+        #expect(inbox["stored"] as? Int == 5000)
+        #expect(inbox["unconfirmed"] as? Int == 0)
+        #expect((inbox["last_update_id"] as? NSNumber)?.int64Value == injected.max())
+        #expect(inbox["mode"] as? String == "polling")
+    }
+
+    @Test func getUpdatesFollowsTelegramsSemantics() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        let ids = try Inbound.inject(bed.telegram, count: 5, tag: "semantics")
+        let url = bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates"
+        func updateIDs(_ answer: JSONResponse) -> [Int64] {
+            (answer["result"] as? [[String: Any]] ?? []).compactMap { ($0["update_id"] as? NSNumber)?.int64Value }
+        }
+        #expect(try await eventually(timeout: .seconds(10)) { updateIDs(try await bed.http.json(.GET, url)) == ids })
+        // limit, and an offset that confirms: confirmed updates never come back.
+        #expect(updateIDs(try await bed.http.json(.GET, url + "?limit=2")) == Array(ids.prefix(2)))
+        #expect(updateIDs(try await bed.http.json(.POST, url, body: ["offset": ids[2]])) == Array(ids.suffix(3)))
+        #expect(updateIDs(try await bed.http.json(.GET, url)) == Array(ids.suffix(3)))
+        // Form-encoded, as many libraries send it.
+        let form = try await bed.http.json(.POST, url, rawBody: "offset=\(ids[4])&limit=10", headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        #expect(updateIDs(form) == [ids[4]])
+
+        // A long poll returns as soon as an update arrives.
+        let started = Date()
+        async let waiting = bed.http.json(.POST, url, body: ["offset": ids[4] + 1, "timeout": 10])
+        try await Task.sleep(for: .milliseconds(300))
+        let next = try Inbound.inject(bed.telegram, count: 1, tag: "late")
+        #expect(updateIDs(try await waiting) == next)
+        #expect(Date().timeIntervalSince(started) < 8)
+
+        // Two concurrent polls: the older one is answered 409.
+        async let older = bed.http.json(.POST, url, body: ["offset": next[0] + 1, "timeout": 5])
+        try await Task.sleep(for: .milliseconds(300))
+        async let newer = bed.http.json(.POST, url, body: ["offset": next[0] + 1, "timeout": 1])
+        let (first, second) = try await (older, newer)
+        #expect(first.status == 409)
+        #expect((first["description"] as? String)?.hasPrefix("Conflict: terminated by other getUpdates request") == true)
+        #expect(second.status == 200)
+
+        let wrongToken = try await bed.http.json(.GET, bed.relay.baseURL + "/bot999:nope/getUpdates")
+        #expect(wrongToken.status == 401)
+        #expect(wrongToken["ok"] as? Bool == false)
+    }
+
+    @Test func unblockingUpdateReactivatesTheChatForOutbound() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        var blocked = FakeFault(kind: .blocked)
+        blocked.chat = "4242"
+        let fault = try bed.telegram.addFault(blocked)
+        let first = try await bed.send(chat: 4242, text: "while blocked")
+        #expect(try await bed.waitFinal([first])[first]?["status"] as? String == "failed")
+        let inactive = try await bed.http.json(.GET, bed.api + "/chats/inactive")["inactive_chats"] as? [[String: Any]] ?? []
+        #expect(inactive.count == 1)
+
+        // The user unblocks the bot: Telegram sends my_chat_member from kicked to member.
+        bed.telegram.removeFault(id: fault)
+        let member: FakeJSON = [
+            "chat": ["id": 4242, "type": "private"], "from": ["id": 4242, "is_bot": false, "first_name": "U"], "date": 1,
+            "old_chat_member": ["status": "kicked", "user": ["id": .int(TestBed.botID), "is_bot": true, "first_name": "B"]],
+            "new_chat_member": ["status": "member", "user": ["id": .int(TestBed.botID), "is_bot": true, "first_name": "B"]],
+        ]
+        try bed.telegram.injectUpdate(bot: TestBed.botID, update: ["my_chat_member": member])
+        #expect(try await eventually(timeout: .seconds(10)) {
+            (try await bed.http.json(.GET, bed.api + "/chats/inactive")["inactive_chats"] as? [[String: Any]])?.isEmpty == true
+        })
+        let second = try await bed.send(chat: 4242, text: "after unblocking")
+        #expect(try await bed.waitFinal([second])[second]?["status"] as? String == "delivered")
+    }
+}

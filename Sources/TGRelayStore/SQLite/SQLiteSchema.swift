@@ -223,8 +223,11 @@ enum SQLiteSchema {
         CREATE TABLE proxy_payload (
             bot TEXT NOT NULL, payload_hash TEXT NOT NULL, message_id INTEGER NOT NULL,
             PRIMARY KEY (bot, payload_hash)
+        ) WITHOUT ROWID;
 
-    /// The inbox of inbound updates (v4). The primary key (bot, update_id) is the deduplication; rows stay
+        """
+
+    /// The inbox of inbound updates (v5). The primary key (bot, update_id) is the deduplication; rows stay
     /// until retention deletes them, whatever their state, so a late re-delivery is still recognised.
     /// `inbox_count` is kept exact by triggers so status pages read one row per (bot, state).
     /// `inbox_bot` holds each bot's mode (a webhook secret means webhook mode), push target and the highest

@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The dashboard test drives headless Chromium (Debian's package) through the DevTools protocol
+# (scripts/dashboard_check.py, which needs Python's websockets).
+if ! command -v chromium >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+python3 -c "import websockets" 2>/dev/null || pip install --quiet websockets
+
 swift build --build-tests
 # The proxy's tests drive real bot libraries (python-telegram-bot, aiogram, pyTelegramBotAPI) from PyPI.
 export TGRELAY_PYTHON="$(bash scripts/bot-libraries-venv.sh)"

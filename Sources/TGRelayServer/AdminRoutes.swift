@@ -23,21 +23,41 @@ struct AdminRoutes {
                 throw APIError(.notFound, code: "not_found", message: "no dead letter \(id)")
             }
             dispatcher.lanesChanged([message.lane])
+            dispatcher.logger.info("dead letter replayed", metadata: ["id": "\(message.id)", "lane": "\(message.lane)"])
             return JSONBody.response(MessageView.json(message))
         }
         // Bulk replay: the same filter as the listing, in the query or a JSON body.
         router.post("dead-letters/replay") { request, _ in
-            var query = request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
-            // An empty body means "the query alone"; a body that does not parse is refused, because ignoring it
-            // would widen the filter and replay every dead letter.
-            let bytes = try await JSONBody.collect(request, limit: 1 << 16)
-            if bytes.readableBytesView.contains(where: { !Self.isJSONWhitespace($0) }) {
-                for (key, value) in try JSONBody.object(from: bytes) { query[key] = try Self.filterText(value, field: key) }
-            }
-            let filter = try deadLetterFilter(query, defaultLimit: 10_000)
+            let filter = try deadLetterFilter(try await Self.bulkFilterFields(request), defaultLimit: 10_000)
             let replayed = try await storeCall { try await store.replayDeadLetters(filter, now: Date()) }
             dispatcher.lanesChanged(Set(replayed.map(\.lane)))
+            for message in replayed {
+                dispatcher.logger.info("dead letter replayed", metadata: ["id": "\(message.id)", "lane": "\(message.lane)"])
+            }
             return JSONBody.response(["replayed": replayed.count, "ids": replayed.map(\.id)])
+        }
+        router.delete("dead-letters/:id") { _, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.invalid("invalid_field", "id must be an integer", field: "id")
+            }
+            guard try await storeCall({ try await store.purge(ids: [id]) }) == [id] else {
+                throw APIError(.notFound, code: "not_found", message: "no dead letter \(id)")
+            }
+            dispatcher.logger.info("dead letter purged", metadata: ["id": "\(id)"])
+            return JSONBody.response(["purged": 1, "ids": [id]])
+        }
+        // Bulk purge: deleting is final, so an empty filter is refused unless `all` says so explicitly.
+        router.post("dead-letters/purge") { request, _ in
+            let fields = try await Self.bulkFilterFields(request)
+            guard fields["bot"] != nil || fields["chat_id"] != nil || fields["chat"] != nil || fields["reason"] != nil
+                || fields["all"] == "true"
+            else {
+                throw APIError.invalid("missing_field", "name bot, chat_id or reason, or set all=true to purge every dead letter", field: "all")
+            }
+            let filter = try deadLetterFilter(fields, defaultLimit: 10_000)
+            let purged = try await storeCall { try await store.purgeDeadLetters(filter) }
+            for id in purged { dispatcher.logger.info("dead letter purged", metadata: ["id": "\(id)"]) }
+            return JSONBody.response(["purged": purged.count, "ids": purged])
         }
         router.get("ledger") { request, _ in
             let entries = try await storeCall { try await store.ledger(try ledgerQuery(request.uri.queryParameters)) }
@@ -62,6 +82,7 @@ struct AdminRoutes {
             }
             try await storeCall { try await store.reactivateChat(bot: bot, chat: chat) }
             await dispatcher.chatReactivated(LaneKey(bot: bot, chat: chat))
+            dispatcher.logger.info("chat reactivated", metadata: ["lane": "\(LaneKey(bot: bot, chat: chat))"])
             return JSONBody.response(["bot": bot, "chat_id": chat, "active": true])
         }
         router.get("chats/inactive") { _, _ in
@@ -75,12 +96,25 @@ struct AdminRoutes {
         try deadLetterFilter(query.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }, defaultLimit: defaultLimit)
     }
 
+    /// The filter of a bulk operation: query parameters, overridden by a JSON body's fields. An empty body
+    /// means "the query alone"; a body that does not parse is refused, because ignoring it would widen the
+    /// filter to every dead letter.
+    private static func bulkFilterFields(_ request: Request) async throws -> [String: String] {
+        var query = request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) }
+        let bytes = try await JSONBody.collect(request, limit: 1 << 16)
+        if bytes.readableBytesView.contains(where: { !Self.isJSONWhitespace($0) }) {
+            for (key, value) in try JSONBody.object(from: bytes) { query[key] = try Self.filterText(value, field: key) }
+        }
+        return query
+    }
+
     /// A filter value from a JSON body as the query would carry it: strings as they are, numbers as written.
     private static func filterText(_ value: JSONValue, field: String) throws -> String {
         switch value {
         case .string(let text): return text
         case .number(let number): return number.description
-        default: throw APIError.invalid("invalid_field", "\(field) must be a string or a number", field: field)
+        case .bool(let flag): return flag ? "true" : "false"
+        default: throw APIError.invalid("invalid_field", "\(field) must be a string, a number or a boolean", field: field)
         }
     }
 
@@ -145,10 +179,7 @@ struct LedgerPages: AsyncSequence {
             guard let last = page.last else { return nil }
             query.afterSeq = last.seq
             var buffer = ByteBuffer()
-            for entry in page {
-                buffer.writeImmutableBuffer(JSONBody.buffer(LedgerView.json(entry)))
-                buffer.writeString("\n")
-            }
+            for entry in page { buffer.writeBytes(LedgerExport.line(entry)) }
             return buffer
         }
     }

@@ -62,12 +62,16 @@ extension Dispatcher {
             case .wait(let until):
                 done.append((lane, until))
             case .expire(let reason):
-                try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason))
+                if try await store.apply(Transition(messageID: head.id, at: now, newStatus: .expired, lastError: reason)) {
+                    metrics.finished(bot: lane.bot, status: .expired)
+                }
                 waiters.signal(head.id)
                 logger.info("message expired", metadata: ["id": "\(head.id)", "lane": "\(lane)", "reason": "\(reason)"])
                 done.append((lane, now))
             case .failFast(let reason):
-                try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason))
+                if try await store.apply(Transition(messageID: head.id, at: now, newStatus: .failed, lastError: reason)) {
+                    metrics.finished(bot: lane.bot, status: .failed)
+                }
                 waiters.signal(head.id)
                 logger.info("message failed: chat inactive", metadata: ["id": "\(head.id)", "lane": "\(lane)"])
                 done.append((lane, now))
@@ -128,6 +132,8 @@ extension Dispatcher {
             return
         }
         if decision.newStatus.isFinal { waiters.signal(head.id) }
+        metrics.attempt(bot: lane.bot, outcome: answer.outcome, duration: duration)
+        metrics.finished(bot: lane.bot, status: decision.newStatus)
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         await finishAttempt(lane: lane, effect: decision.effect, answer: answer, at: at, next: decision.newStatus.isFinal ? at : decision.notBefore ?? at)

@@ -36,6 +36,8 @@ public actor Dispatcher: Service {
     let options: RelayConfiguration.Options
     let policy: RetryPolicy
     let logger: Logger
+    /// Counters of accepts, attempts and final states; `/metrics` serves them.
+    public nonisolated let metrics: RelayMetrics
     let classifier = AnswerClassifier()
     /// Proxy requests waiting for their message's final state.
     public let waiters = DeliveryWaiters()
@@ -50,9 +52,13 @@ public actor Dispatcher: Service {
     private var sleeper: CheckedContinuation<Void, Never>?
     private var wakePending = false
 
-    public init(configuration: RelayConfiguration, store: any MessageStore, client: BotAPIClient, logger: Logger) {
+    public init(
+        configuration: RelayConfiguration, store: any MessageStore, client: BotAPIClient, logger: Logger,
+        metrics: RelayMetrics = RelayMetrics()
+    ) {
         self.store = store
         self.recorder = AttemptRecorder(store: store)
+        self.metrics = metrics
         self.client = client
         self.options = configuration.options
         self.policy = RetryPolicy(

@@ -31,6 +31,7 @@ struct MessageRoutes {
             guard message.status == .cancelled else {
                 throw APIError(.conflict, code: "not_cancellable", message: "message \(id) is \(message.status.rawValue) and can no longer be cancelled")
             }
+            dispatcher.logger.info("message cancelled", metadata: ["id": "\(id)", "lane": "\(message.lane)"])
             return JSONBody.response(MessageView.json(message))
         }
     }
@@ -104,7 +105,11 @@ struct MessageRoutes {
     private func commit(_ messages: [NewMessage]) async throws -> [AcceptResult] {
         let results = try await storeCall { try await store.accept(messages, now: Date()) }
         var lanes: Set<LaneKey> = []
-        for case .created(let stored) in results { lanes.insert(stored.lane) }
+        for case .created(let stored) in results {
+            lanes.insert(stored.lane)
+            dispatcher.metrics.accepted(bot: stored.bot)
+            dispatcher.logger.info("message accepted", metadata: ["id": "\(stored.id)", "lane": "\(stored.lane)", "method": "\(stored.method)"])
+        }
         if !lanes.isEmpty { dispatcher.lanesChanged(lanes) }
         return results
     }

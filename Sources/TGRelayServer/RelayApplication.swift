@@ -9,9 +9,9 @@ import TGRelayStore
 import TelegramBotAPI
 
 /// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
-/// dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender and (when
-/// `inbound.enabled`) the update poller and pusher, with graceful shutdown (the server stops first, then
-/// in-flight sends finish).
+/// dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender, (when
+/// `inbound.enabled`) the update poller and pusher and (unless retention is off) the housekeeper, with
+/// graceful shutdown (the server stops first, then in-flight sends finish).
 public enum RelayApplication {
     public static func build(
         configuration: RelayConfiguration,
@@ -24,7 +24,7 @@ public enum RelayApplication {
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
         let alerts = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: logger)
-        var services: [any Service] = [dispatcher, alerts]
+        var services: [any Service] = [dispatcher, alerts, QueueSampler(store: store, history: dispatcher.metrics.history)]
         if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, logger: logger) {
             services.append(callbacks)
         }
@@ -35,6 +35,9 @@ public enum RelayApplication {
                     configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), ingest: inbox.ingest,
                     board: inbox.board, alerts: alerts, logger: logger))
             services.append(UpdatePusher(configuration: configuration, store: store, http: httpClient, logger: logger))
+        }
+        if let housekeeper = Housekeeper(configuration: configuration, store: store, logger: logger) {
+            services.append(housekeeper)
         }
         return Application(
             router: router(configuration: configuration, store: store, dispatcher: dispatcher, alerts: alerts, inbox: inbox),
@@ -63,6 +66,9 @@ public enum RelayApplication {
         router.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        // Behind the API key like the REST API: a Prometheus scrape job sends it as `authorization: credentials:`.
+        MetricsRoutes(store: store, dispatcher: dispatcher).register(on: router.group().add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)))
+        DashboardRoutes(store: store, dispatcher: dispatcher, access: DashboardAccess(apiKeys: configuration.apiKeys)).register(on: router)
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)
         AdminRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)

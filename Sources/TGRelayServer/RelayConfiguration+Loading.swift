@@ -12,7 +12,7 @@ extension RelayConfiguration {
     ///
     /// Keys (environment name → file path): `TGRELAY_DATABASE` → `database`, `TGRELAY_LISTEN` → `listen`
     /// (`host:port`), `TGRELAY_TELEGRAM_API` → `telegram.api` (comma-separated), `TGRELAY_BOT_TOKEN` →
-    /// `bot.token` (the bot named `default`), `TGRELAY_API_KEY` → `api.key`, and in the file only:
+    /// `bot.token` (the bot named `default`, with `bot.per_second`), `TGRELAY_API_KEY` → `api.key`, and in the file only:
     /// `api.keys` (list), `bots` (list of names) with `bot.<name>.token`, `bot.<name>.per_second`,
     /// `bot.<name>.paid_broadcast`, `bot.<name>.fallback_url` with `bot.<name>.fallback_after_seconds` and
     /// `bot.<name>.cancel_on_fallback` (`bot.fallback_url`, … for the `default` bot), `rate_limits` (`telegram`, or `off` for a limitless self-hosted server;
@@ -23,7 +23,8 @@ extension RelayConfiguration {
     /// `callbacks.secret`, `callbacks.give_up_after_seconds`, `callbacks.timeout_seconds` (status callbacks;
     /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), `alerts.webhook_url`,
     /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules), `proxy.wait_seconds`,
-    /// `proxy.dedup_window_seconds` (the Bot API proxy), and `inbound.*` (inbound updates, see `loadInbound`).
+    /// `proxy.dedup_window_seconds` (the Bot API proxy), `inbound.*` (inbound updates, see `loadInbound`),
+    /// and `retention.days` (default 90, 0 keeps everything), `retention.interval_seconds`.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
         var providers: [any ConfigProvider] = [
@@ -57,7 +58,9 @@ extension RelayConfiguration {
         // Callbacks first: a bot's fallback is signed with `callbacks.secret`.
         try loadCallbacks(values)
         if let token = try values.string("bot.token", isSecret: true), !token.isEmpty {
-            bots.append(Bot(name: "default", token: token, fallback: try loadFallback(values, scope: "bot.")))
+            // `bot.per_second` is what `tgrelay calibrate` writes for the default bot.
+            let perSecond = try values.double("bot.per_second", range: 0.1...1000) ?? 30
+            bots.append(Bot(name: "default", token: token, perSecond: perSecond, fallback: try loadFallback(values, scope: "bot.")))
         }
         for name in try values.list("bots") ?? [] {
             let scope = "bot.\(name)."
@@ -98,6 +101,7 @@ extension RelayConfiguration {
         try loadAlerts(values)
         try loadProxy(values)
         try loadInbound(values)
+        try loadRetention(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

@@ -62,6 +62,7 @@ public struct RelayConfiguration: Sendable {
     public var alerts = Alerts()
     public var proxy = Proxy()
     public var inbound = Inbound()
+    public var retention = Retention()
 
     public init() {}
 

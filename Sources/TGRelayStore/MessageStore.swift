@@ -319,6 +319,16 @@ public protocol MessageStore: CallbackStore, InboxStore, Sendable {
     /// Replays the dead letters the filter selects (up to its limit), newest failure first.
     func replayDeadLetters(_ filter: DeadLetterFilter, now: Date) async throws -> [OutboundMessage]
 
+    /// Deletes failed messages for good (the ledger keeps their attempts). Ids that are unknown or not failed
+    /// are skipped; returns the purged ids in the order given.
+    func purge(ids: [Int64]) async throws -> [Int64]
+    /// Purges the dead letters the filter selects (up to its limit), newest failure first.
+    func purgeDeadLetters(_ filter: DeadLetterFilter) async throws -> [Int64]
+    /// Retention: deletes messages that became delivered, expired or cancelled before `before`, and status
+    /// callbacks settled before it. Dead letters (failed) stay until replayed or purged; nothing pending is
+    /// touched. Returns how many messages were deleted.
+    func pruneFinishedMessages(before: Date) async throws -> Int
+
     /// Ledger rows matching the query in seq order.
     func ledger(_ query: LedgerQuery) async throws -> [LedgerEntry]
     /// Walks the whole chain from its anchor and names the first row that does not fit.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Hummingbird
+import Foundation
 import Logging
 import TGRelayServer
 import TGRelayStore
@@ -20,6 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
               TGRELAY_CALLBACKS_URL     receives the final state of messages without their own callback_url
               TGRELAY_ALERTS_WEBHOOK_URL  receives raised and resolved alerts (signed; needs the callbacks secret)
               TGRELAY_INBOUND_ENABLED   true: receive and store updates (see README "Inbound updates")
+              TGRELAY_LOG_LEVEL, TGRELAY_LOG_FORMAT  defaults of --log-level and --log-format
+
+            Logs go to stderr, one line per message state change at info; secrets never appear in them.
+            Metrics for Prometheus are at /metrics (same API key as the REST API).
 
             Example:
               TGRELAY_BOT_TOKEN=123456:ABC tgrelay serve
@@ -27,16 +32,25 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level: trace, debug, info (every message state change), notice, warning, error (default: TGRELAY_LOG_LEVEL or info).")
+    var logLevel: Logger.Level?
+
+    @Option(help: "Log line format: text (key=value) or json (one object per line) (default: TGRELAY_LOG_FORMAT or text).")
+    var logFormat: RelayLogHandler.Format?
 
     func run() async throws {
         let configuration = try await RelayConfiguration.load()
-        let logger = {
-            var logger = Logger(label: "tgrelay")
-            logger.logLevel = logLevel
-            return logger
-        }()
+        let environment = ProcessInfo.processInfo.environment
+        let level = try logLevel ?? Self.fromEnvironment(environment, "TGRELAY_LOG_LEVEL") ?? .info
+        let format = try logFormat ?? Self.fromEnvironment(environment, "TGRELAY_LOG_FORMAT") ?? .text
+        // Every logger of the process (ours, Hummingbird's, the HTTP client's) writes through the redacting handler.
+        let redactor = SecretRedactor(secrets: configuration.secrets)
+        LoggingSystem.bootstrap { label in
+            var handler = RelayLogHandler(label: label, format: format, redactor: redactor)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tgrelay")
         let store = try await makeStore(configuration.storeConfiguration())
         var clientConfiguration = HTTPClient.Configuration()
         // Every lane in flight may hold a connection; the default pool of 8 would serialize them.
@@ -54,6 +68,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await httpClient.shutdown()
     }
+
+    private static func fromEnvironment<T: ExpressibleByArgument>(_ environment: [String: String], _ name: String) throws -> T? {
+        guard let text = environment[name], !text.isEmpty else { return nil }
+        guard let value = T(argument: text) else { throw ValidationError("\(name): unknown value \(text)") }
+        return value
+    }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension RelayLogHandler.Format: @retroactive ExpressibleByArgument {}

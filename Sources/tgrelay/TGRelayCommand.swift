@@ -9,6 +9,9 @@ struct TGRelayCommand: AsyncParsableCommand {
             Start with `tgrelay demo` to watch it deliver through a 429 burst and an outage, then run
             `tgrelay serve` in front of your bot. Every command has --help with an example.
             """,
-        subcommands: [ServeCommand.self, DemoCommand.self, LedgerCommand.self, WebhookCommand.self, FakeTelegramCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, SendCommand.self, StatusCommand.self, DeadLetterCommand.self, LedgerCommand.self, WebhookCommand.self,
+            CalibrateCommand.self, DemoCommand.self, FakeTelegramCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -22,6 +22,21 @@ extension SQLiteMessageStore {
         }
     }
 
+    public func purge(ids: [Int64]) async throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        return try await write { db in try Self.purge(ids, db) }
+    }
+
+    public func purgeDeadLetters(_ filter: DeadLetterFilter) async throws -> [Int64] {
+        try await write { db in try Self.purge(Self.fetchDeadLetters(filter, db).map(\.id), db) }
+    }
+
+    /// The delete trigger keeps the per-bot counts right; ledger rows are not linked by a foreign key and stay.
+    private static func purge(_ ids: [Int64], _ db: Database) throws -> [Int64] {
+        let delete = try db.cachedStatement(sql: "DELETE FROM message WHERE id = ? AND status = 'failed' RETURNING id")
+        return try ids.filter { try Int64.fetchOne(delete, arguments: [$0]) != nil }
+    }
+
     /// Newest failure first, through the partial index `message_failed (updated_at, id)`. The reason
     /// filter is a case-insensitive (ASCII) substring match.
     private static func fetchDeadLetters(_ filter: DeadLetterFilter, _ db: Database) throws -> [OutboundMessage] {

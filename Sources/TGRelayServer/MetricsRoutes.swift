@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TGRelayStore
+
+/// `GET /metrics`: Prometheus text format. Counters are kept as things happen; queue, dead-letter and
+/// circuit gauges are read from the store and the dispatcher at scrape time, so they are never stale.
+struct MetricsRoutes {
+    let store: any MessageStore
+    let dispatcher: Dispatcher
+
+    func register(on router: RouterGroup<RelayRequestContext>) {
+        router.get("metrics") { _, _ in
+            let counts = try await storeCall { try await store.counts() }
+            let circuits = await dispatcher.circuitReadings()
+            dispatcher.metrics.record(counts: counts, circuits: circuits, now: Date())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: dispatcher.metrics.exposition())))
+        }
+    }
+}

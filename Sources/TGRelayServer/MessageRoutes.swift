@@ -107,8 +107,7 @@ struct MessageRoutes {
         var lanes: Set<LaneKey> = []
         for case .created(let stored) in results {
             lanes.insert(stored.lane)
-            dispatcher.metrics.accepted(bot: stored.bot)
-            dispatcher.logger.info("message accepted", metadata: ["id": "\(stored.id)", "lane": "\(stored.lane)", "method": "\(stored.method)"])
+            dispatcher.noteAccepted(stored)
         }
         if !lanes.isEmpty { dispatcher.lanesChanged(lanes) }
         return results

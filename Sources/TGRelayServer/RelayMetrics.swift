@@ -100,6 +100,12 @@ public final class RelayMetrics: Sendable {
 }
 
 extension Dispatcher {
+    /// A message newly stored (REST or proxy): counted and logged, the first of its state changes.
+    nonisolated func noteAccepted(_ message: OutboundMessage) {
+        metrics.accepted(bot: message.bot)
+        logger.info("message accepted", metadata: ["id": "\(message.id)", "lane": "\(message.lane)", "method": "\(message.method)"])
+    }
+
     /// The state of one endpoint's circuit for one bot.
     struct CircuitReading: Sendable {
         enum State: Sendable {

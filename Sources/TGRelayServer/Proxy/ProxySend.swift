@@ -46,6 +46,7 @@ struct ProxySend {
             switch try await storeCall({ try await store.accept([message], now: Date()) }).first {
             case .created(let created)?:
                 stored = created
+                dispatcher.noteAccepted(created)
                 await dispatcher.lanesChanged([created.lane])
             case .existing(let existing)?:
                 stored = existing

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import TGRelayCore
 
 /// Who may see the dashboard, and proof that a form post came from it.
 ///
@@ -64,7 +65,7 @@ struct DashboardAccess: Sendable {
 
     /// A form post: a CSRF token matching the session, and no foreign `Origin`.
     func isGenuinePost(_ request: Request, session: String, token: String?) -> Bool {
-        if let origin = request.headers[.origin], let host = request.headers[.host] ?? request.head.authority {
+        if let origin = request.headers[.origin], let host = request.head.authority {
             guard origin == "http://\(host)" || origin == "https://\(host)" else { return false }
         }
         guard let token else { return false }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import TGRelayCore
@@ -81,7 +82,8 @@ struct DashboardRoutes {
             status: status,
             headers: [
                 .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store",
-                HTTPField.Name("Referrer-Policy")!: "no-referrer",
+                // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts, which `isGenuinePost` refuses.
+                HTTPField.Name("Referrer-Policy")!: "same-origin",
             ],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }

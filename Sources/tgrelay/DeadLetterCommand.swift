@@ -25,7 +25,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Option(help: "Only this configured bot.")
         var bot: String?
 
-        @Option(help: "Only this chat (id or @username).")
+        @Option(parsing: .unconditional, help: "Only this chat (id, negative for groups, or @username).")
         var chat: String?
 
         @Option(help: "Only failures whose reason contains this text (case-insensitive).")

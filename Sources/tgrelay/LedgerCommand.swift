@@ -53,7 +53,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Only this bot.")
         var bot: String?
 
-        @Option(help: "Only this chat (id or @username).")
+        @Option(parsing: .unconditional, help: "Only this chat (id, negative for groups, or @username).")
         var chat: String?
 
         @Option(help: "Only attempts of this message id.")

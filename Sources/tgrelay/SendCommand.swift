@@ -21,7 +21,8 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var relay: RelayAddress
 
-    @Option(help: "Chat id (42, -1001234567890) or @channelusername.")
+    // Unconditional, so a group's negative id is read as the value, not as an unknown flag.
+    @Option(parsing: .unconditional, help: "Chat id (42, -1001234567890) or @channelusername.")
     var chat: String
 
     @Option(help: "Message text (sendMessage).")

@@ -77,4 +77,4 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension RelayLogHandler.Format: @retroactive ExpressibleByArgument {}
+extension RelayLogHandler.Format: ExpressibleByArgument {}

@@ -58,7 +58,7 @@ struct CLITests {
         let list = try Self.tgrelay(["dlq", "list", "--reason", "chat not found"], environment: env)
         #expect(list.status == 0)
         let ids = list.output.split(separator: "\n").dropFirst().compactMap { Int($0.prefix { $0 != " " }) }
-        #expect(ids.count == 3, "\(list.output)")
+        try #require(ids.count == 3, "\(list.output)")
 
         bed.telegram.removeFault(id: fault)
         let replay = try Self.tgrelay(["dlq", "replay", String(ids[0])], environment: env)

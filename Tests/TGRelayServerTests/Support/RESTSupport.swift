@@ -46,7 +46,7 @@ extension TestBed {
 
     /// The bot's entry in `/v1/status`.
     func botStatus(_ name: String = "default") async throws -> [String: Any]? {
-        let bots = try await http.json(.GET, api + "/status")["bots"] as? [[String: Any]] ?? []
+        let bots = try await http.json(.GET, api + "/status", headers: authorization)["bots"] as? [[String: Any]] ?? []
         return bots.first { $0["bot"] as? String == name }
     }
 }

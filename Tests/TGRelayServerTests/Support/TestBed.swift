@@ -13,6 +13,8 @@ final class TestBed: @unchecked Sendable {
     let relay: RelayProcess
     let http: HTTPClient
     let directory: URL
+    /// The bearer key of `TGRELAY_API_KEY`, sent by the helpers below (not by `post`, whose caller chooses).
+    let authorization: [String: String]
 
     /// `config` becomes the relay's TGRELAY_CONFIG file (JSON) when given.
     init(limits: FakeLimits = .telegram, config: [String: Any]? = nil, environment: [String: String] = [:]) async throws {
@@ -22,6 +24,7 @@ final class TestBed: @unchecked Sendable {
         telegram = FakeTelegram(configuration: configuration)
         _ = try await telegram.start()
         var environment = environment
+        authorization = environment["TGRELAY_API_KEY"].map { ["Authorization": "Bearer \($0)"] } ?? [:]
         if let config {
             let path = directory.appendingPathComponent("config.json")
             try JSONSerialization.data(withJSONObject: config).write(to: path)
@@ -58,13 +61,13 @@ final class TestBed: @unchecked Sendable {
     func send(chat: Any, text: String, extra: [String: Any] = [:]) async throws -> Int {
         var body: [String: Any] = ["chat_id": chat, "text": text]
         body.merge(extra) { $1 }
-        let response = try await post("/messages", body)
+        let response = try await post("/messages", body, headers: authorization)
         #expect(response.status == 202, "accept failed: \(response.body)")
         return response["id"] as? Int ?? -1
     }
 
     func message(_ id: Int) async throws -> [String: Any] {
-        try await http.json(.GET, api + "/messages/\(id)").object
+        try await http.json(.GET, api + "/messages/\(id)", headers: authorization).object
     }
 
     /// Waits until every message reached a final state; returns them by id.
@@ -83,7 +86,7 @@ final class TestBed: @unchecked Sendable {
     }
 
     func ledger(messageID: Int) async throws -> [[String: Any]] {
-        try await http.json(.GET, api + "/ledger?message_id=\(messageID)")["entries"] as? [[String: Any]] ?? []
+        try await http.json(.GET, api + "/ledger?message_id=\(messageID)", headers: authorization)["entries"] as? [[String: Any]] ?? []
     }
 
     /// Texts the simulator recorded as delivered to a chat, in delivery order.

@@ -84,7 +84,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TGRelayCoreTests", dependencies: ["TGRelayCore"]),
-        .testTarget(name: "TGRelayStoreTests", dependencies: ["TGRelayStore"]),
+        .testTarget(name: "TGRelayStoreTests", dependencies: ["TGRelayStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "FakeTelegramTests",
             dependencies: [

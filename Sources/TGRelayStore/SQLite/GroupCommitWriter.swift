@@ -17,10 +17,13 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let pool: DatabasePool
+    private let afterCommit: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(pool: DatabasePool) {
+    /// `afterCommit` runs after every durable group commit (it starts background checkpoints).
+    init(pool: DatabasePool, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
+        self.afterCommit = afterCommit
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -92,6 +95,7 @@ final class GroupCommitWriter: Sendable {
                 }
             }
             for job in batch { job.finish(groupError: nil) }
+            afterCommit()
         } catch {
             let mapped = StoreError.mapping(error)
             for job in batch { job.finish(groupError: mapped) }

@@ -11,6 +11,7 @@ import TGRelayCore
 public final class SQLiteMessageStore: MessageStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    private let checkpointer: WALCheckpointer
     let ledgerChatKey: [UInt8]?
 
     /// Opens the database at `path`, creating it and its schema if needed.
@@ -29,10 +30,11 @@ public final class SQLiteMessageStore: MessageStore {
                     arguments: [options.defaultCallbackURL, options.defaultCallbackURL])
             }
             try pool.writeWithoutTransaction { db in try Self.prepareWriter(db, maximumSize: options.maximumSize) }
+            checkpointer = try WALCheckpointer(path: path, configuration: configuration)
         } catch {
             throw StoreError.mapping(error)
         }
-        writer = GroupCommitWriter(pool: pool)
+        writer = GroupCommitWriter(pool: pool, afterCommit: checkpointer.committed)
         ledgerChatKey = options.ledgerChatKey
     }
 
@@ -45,6 +47,8 @@ public final class SQLiteMessageStore: MessageStore {
         guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
             throw StoreError(code: .internalError, detail: "synchronous=FULL was not applied")
         }
+        // Checkpoints run on their own connection (WALCheckpointer), not inside a commit.
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         if let maximumSize {
             // A limit below the current size means "no growth": clamp it, as SQLite would.
             let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
@@ -57,6 +61,7 @@ public final class SQLiteMessageStore: MessageStore {
         guard !writer.isClosed else { return }
         await writer.close()
         do {
+            try await checkpointer.close()
             try pool.close()
         } catch {
             throw StoreError.mapping(error)

@@ -26,7 +26,7 @@ extension RelayConfiguration {
     /// `proxy.dedup_window_seconds` (the Bot API proxy), `inbound.*` (inbound updates, see `loadInbound`),
     /// and `retention.days` (default 90, 0 keeps everything), `retention.interval_seconds`.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
-        let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET"]
+        let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET", "TGRELAY_DATABASE"]
         var providers: [any ConfigProvider] = [
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secrets))
                 .prefixKeys(with: "tgrelay")
@@ -44,7 +44,8 @@ extension RelayConfiguration {
     init(reader config: ConfigReader) throws {
         self.init()
         let values = StrictValues(config)
-        database = try values.string("database") ?? database
+        // Secret: a PostgreSQL URL may hold a password.
+        database = try values.string("database", isSecret: true) ?? database
         if let listen = try values.string("listen") {
             (listenHost, listenPort) = try Self.parseListen(listen)
         }

@@ -50,7 +50,7 @@ public struct RelayConfiguration: Sendable {
 
     public var listenHost: String = "127.0.0.1"
     public var listenPort: Int = 8080
-    /// `sqlite:PATH`.
+    /// `sqlite:PATH` or `postgres://user:password@host:port/database`.
     public var database: String = "sqlite:tgrelay.sqlite"
     /// Bot API base URLs in priority order.
     public var telegramEndpoints: [String] = ["https://api.telegram.org"]
@@ -81,11 +81,22 @@ public struct RelayConfiguration: Sendable {
 import TGRelayStore
 
 extension RelayConfiguration {
-    /// The store `database` names.
+    /// The store `database` names: `sqlite:PATH` (or a plain path) or `postgres://user:password@host/db`.
     public func storeConfiguration() throws -> StoreConfiguration {
-        guard let path = sqlitePath, !path.isEmpty else {
-            throw ConfigurationError(description: "TGRELAY_DATABASE: only sqlite:PATH is supported by this build")
+        let storeOptions = StoreConfiguration.Options(
+            maximumSize: options.databaseMaxBytes, ledgerChatKey: options.ledgerChatKey,
+            defaultCallbackURL: callbacks.url)
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            do {
+                return try .postgres(url: database, options: storeOptions)
+            } catch {
+                // The URL may hold a password: the message names the key only.
+                throw ConfigurationError(description: "TGRELAY_DATABASE: \(error)")
+            }
         }
-        return .sqlite(path: path, options: .init(maximumSize: options.databaseMaxBytes, ledgerChatKey: options.ledgerChatKey, defaultCallbackURL: callbacks.url))
+        guard let path = sqlitePath, !path.isEmpty else {
+            throw ConfigurationError(description: "TGRELAY_DATABASE: expected sqlite:PATH or postgres://user:password@host:port/database")
+        }
+        return .sqlite(path: path, options: storeOptions)
     }
 }

@@ -259,7 +259,7 @@ public struct InactiveChat: Sendable, Equatable {
 ///
 /// Times are kept to the millisecond and ledger durations to the microsecond: values read back are
 /// rounded to that precision.
-public protocol MessageStore: CallbackStore, InboxStore, Sendable {
+public protocol MessageStore: CallbackStore, InboxStore, LeaseStore, Sendable {
     /// Stores all messages in one transaction, in order: `results[i]` answers `messages[i]`.
     /// Idempotency keys are scoped per bot and also apply between messages of the same call.
     /// The chat is stored as given: callers resolve `chatMigration` first if they want to.

@@ -7,7 +7,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case diskFull, readOnly, ioError, busy, cannotOpen, closed
-            case corrupt, notFound, ledgerBroken, internalError
+            case corrupt, notFound, ledgerBroken, invalidConfiguration, internalError
         }
 
         private let base: Base
@@ -34,6 +34,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let notFound = Code(.notFound)
         /// The ledger's hash chain does not verify (for operations that require it to).
         public static let ledgerBroken = Code(.ledgerBroken)
+        /// The store's configuration cannot be used (e.g. a malformed database URL).
+        public static let invalidConfiguration = Code(.invalidConfiguration)
         /// Anything else: a bug or an unexpected database answer.
         public static let internalError = Code(.internalError)
 
@@ -43,7 +45,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         var isUnavailable: Bool {
             switch base {
             case .diskFull, .readOnly, .ioError, .busy, .cannotOpen, .closed: true
-            case .corrupt, .notFound, .ledgerBroken, .internalError: false
+            case .corrupt, .notFound, .ledgerBroken, .invalidConfiguration, .internalError: false
             }
         }
     }

@@ -130,10 +130,14 @@ func withRelayRun<T>(
     _ body: (RelayChild) async throws -> T
 ) async throws -> T {
     let directory = try RelayChild.temporaryDirectory(scenario: scenario)
+    var extra = extra
+    if let database = options.database {
+        extra["TGRELAY_DATABASE"] = database
+    }
     let relay = try RelayChild(directory: directory, telegramAPI: telegramAPI, extra: extra, logLevel: options.relayLogLevel, http: http)
     do {
         try await relay.start()
-        say("relay: pid \(relay.pid) on \(relay.baseURL), database \(relay.databasePath)")
+        say("relay: pid \(relay.pid) on \(relay.baseURL), database \(options.database == nil ? relay.databasePath : "PostgreSQL")")
         let result = try await body(relay)
         await relay.stop()
         cleanUp(directory, keep: options.keepTemp)

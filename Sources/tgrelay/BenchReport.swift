@@ -142,6 +142,9 @@ struct BenchCommonOptions: ParsableArguments {
     @Option(help: "Log level of the relay child process (its log goes to relay.log in the temporary folder).")
     var relayLogLevel: String = "info"
 
+    @Option(help: ArgumentHelp("The relay's store: an empty PostgreSQL database (postgres://…) instead of a fresh SQLite file in the temporary folder.", valueName: "url"))
+    var database: String?
+
     func finish(_ report: BenchReport) throws {
         report.printTable()
         if let recordPath { try report.record(into: recordPath) }

@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the relay: REST API, durable outbox and dispatcher.",
         discussion: """
             Configuration comes from the environment (and the JSON file named by TGRELAY_CONFIG):
-              TGRELAY_DATABASE      sqlite:PATH (default sqlite:tgrelay.sqlite)
+              TGRELAY_DATABASE      sqlite:PATH (default sqlite:tgrelay.sqlite) or postgres://user:password@host:port/db
               TGRELAY_LISTEN        host:port (default 127.0.0.1:8080)
               TGRELAY_TELEGRAM_API  Bot API base URL(s), comma-separated (default https://api.telegram.org)
               TGRELAY_BOT_TOKEN     token of the bot named "default"

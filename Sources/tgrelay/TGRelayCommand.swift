@@ -10,8 +10,9 @@ struct TGRelayCommand: AsyncParsableCommand {
             `tgrelay serve` in front of your bot. Every command has --help with an example.
             """,
         subcommands: [
-            ServeCommand.self, SendCommand.self, StatusCommand.self, DeadLetterCommand.self, LedgerCommand.self, WebhookCommand.self,
-            CalibrateCommand.self, DemoCommand.self, FakeTelegramCommand.self, BenchCommand.self,
+            ServeCommand.self, MigrateCommand.self, SendCommand.self, StatusCommand.self, DeadLetterCommand.self,
+            LedgerCommand.self, WebhookCommand.self, CalibrateCommand.self, DemoCommand.self, FakeTelegramCommand.self,
+            BenchCommand.self,
         ]
     )
 }

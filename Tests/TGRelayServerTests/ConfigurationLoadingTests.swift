@@ -180,12 +180,16 @@ struct ConfigurationLoadingTests {
         #expect(broken?.contains(Self.secret) == false)
     }
 
-    @Test func sqlitePathForms() {
+    @Test func sqlitePathForms() throws {
         var configuration = RelayConfiguration()
         configuration.database = "/data/relay.db"
         #expect(configuration.sqlitePath == "/data/relay.db")
-        configuration.database = "postgres://db/relay"
+        configuration.database = "postgres://relay:hunter2-secret@db/relay"
         #expect(configuration.sqlitePath == nil)
-        #expect(throws: ConfigurationError.self) { try configuration.storeConfiguration() }
+        #expect(try configuration.storeConfiguration().location == "postgres://relay:***@db:5432/relay?sslmode=prefer")
+        configuration.database = "postgres://relay:hunter2-secret@db/relay?sslmode=maybe"
+        let error = #expect(throws: ConfigurationError.self) { try configuration.storeConfiguration() }
+        #expect(error?.description.contains("TGRELAY_DATABASE") == true)
+        #expect(error?.description.contains("hunter2") == false)
     }
 }

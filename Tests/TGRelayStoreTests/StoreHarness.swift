@@ -2,16 +2,24 @@ import Foundation
 import Testing
 @testable import TGRelayStore
 
-/// The drivers the conformance suite runs against. Every conformance test takes one as its argument,
-/// so adding PostgreSQL is one case here and one harness type.
+/// The drivers the conformance suite runs against. Every conformance test takes one as its argument.
 enum Driver: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
+    case postgres
+
+    /// PostgreSQL runs when a server is given (`scripts/test.sh` starts one), and always when
+    /// `TGRELAY_TEST_REQUIRE_POSTGRES` is set: then a missing server fails the tests instead of leaving
+    /// them out.
+    static var allCases: [Driver] {
+        PostgresHarness.serverURL != nil || PostgresHarness.required ? [.sqlite, .postgres] : [.sqlite]
+    }
 
     var testDescription: String { rawValue }
 
     func makeHarness() throws -> any StoreHarness {
         switch self {
         case .sqlite: try SQLiteHarness()
+        case .postgres: try PostgresHarness()
         }
     }
 }

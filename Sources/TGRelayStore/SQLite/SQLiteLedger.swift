@@ -60,47 +60,33 @@ extension SQLiteMessageStore {
 
 /// The ledger table and its hash chain (see `LedgerHash` for the encoding).
 enum SQLiteLedger {
-    struct Link {
-        var seq: Int64
-        var hash: String
-    }
-
     static let columns = """
         seq, at, message_id, bot, chat, method, payload_hash, endpoint, http_status, ok, error_code, description, \
         retry_after, telegram_message_ids, duration_us, response_body, outcome, ambiguous, prev_hash, hash
         """
 
-    static func chain(_ db: Database) throws -> (anchor: Link, head: Link) {
+    static func chain(_ db: Database) throws -> (anchor: LedgerLink, head: LedgerLink) {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM ledger_chain WHERE id = 1"))
         else {
             throw StoreError(code: .corrupt, detail: "ledger chain state missing")
         }
-        return (Link(seq: row[0], hash: row[1]), Link(seq: row[2], hash: row[3]))
+        return (LedgerLink(seq: row[0], hash: row[1]), LedgerLink(seq: row[2], hash: row[3]))
     }
 
     /// Appends the attempt's row, linked to `head`, and returns the new head; bot, chat, method and payload
     /// hash come from the message row (already updated by the caller in the same transaction). The caller
     /// stores the final head (`setHead`) once after a run of appends.
-    static func append(_ attempt: AttemptRecord, chatKey: [UInt8]?, after head: Link, _ db: Database) throws -> Link {
+    static func append(_ attempt: AttemptRecord, chatKey: [UInt8]?, after head: LedgerLink, _ db: Database) throws -> LedgerLink {
         guard let message = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT bot, chat, method, payload_hash FROM message WHERE id = ?"),
             arguments: [attempt.messageID])
         else {
             throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
         }
-        let bot: String = message[0]
-        // Normalized to the stored precision before hashing, so that the hash covers exactly what is kept.
-        var entry = LedgerEntry(
-            seq: head.seq + 1, at: Date(storeMillis: attempt.at.storeMillis), messageID: attempt.messageID,
-            bot: bot, chat: LedgerHash.keyedChat(message[1], key: chatKey), method: message[2],
-            payloadHash: message[3], endpoint: attempt.endpoint, httpStatus: attempt.httpStatus, ok: attempt.ok,
-            errorCode: attempt.errorCode, description: attempt.description, retryAfter: attempt.retryAfter,
-            telegramMessageIDs: attempt.telegramMessageIDs,
-            durationMs: Double(LedgerHash.durationMicros(attempt.durationMs)) / 1000,
-            responseBody: attempt.responseBody, outcome: attempt.outcome, ambiguous: attempt.ambiguous,
-            prevHash: head.hash, hash: "")
-        entry.hash = LedgerHash.compute(entry)
+        let entry = LedgerEntry(
+            appending: attempt, after: head, bot: message[0], chat: message[1], method: message[2],
+            payloadHash: message[3], chatKey: chatKey)
         let insert = try db.cachedStatement(sql: """
             INSERT INTO ledger (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -110,10 +96,10 @@ enum SQLiteLedger {
             TelegramIDs.encode(entry.telegramMessageIDs), LedgerHash.durationMicros(entry.durationMs),
             entry.responseBody, entry.outcome, entry.ambiguous, entry.prevHash, entry.hash,
         ])
-        return Link(seq: entry.seq, hash: entry.hash)
+        return LedgerLink(seq: entry.seq, hash: entry.hash)
     }
 
-    static func setHead(_ head: Link, _ db: Database) throws {
+    static func setHead(_ head: LedgerLink, _ db: Database) throws {
         try db.executeCached(sql: "UPDATE ledger_chain SET head_seq = ?, head_hash = ?", arguments: [head.seq, head.hash])
     }
 
@@ -126,41 +112,18 @@ enum SQLiteLedger {
             prevHash: row[18], hash: row[19])
     }
 
-    /// Walks rows after `anchor` up to `last` in seq order through a cursor (one row in memory at a time),
-    /// recomputing each hash. With `expectedHead`, also checks that the chain ends where the head says, which
-    /// catches rows deleted at the end or appended behind the store's back.
-    static func verify(_ db: Database, from anchor: Link, through last: Int64, expectedHead: Link?) throws -> LedgerVerification {
-        var expectedSeq = anchor.seq + 1
-        var previousHash = anchor.hash
+    /// Walks the rows through a cursor (one row in memory at a time); see `LedgerChainWalk`.
+    static func verify(
+        _ db: Database, from anchor: LedgerLink, through last: Int64, expectedHead: LedgerLink?
+    ) throws -> LedgerVerification {
+        var walk = LedgerChainWalk(from: anchor, through: last, expectedHead: expectedHead)
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT \(columns) FROM ledger WHERE seq <= ? ORDER BY seq", arguments: [expectedHead == nil ? last : Int64.max])
+            db, sql: "SELECT \(columns) FROM ledger WHERE seq <= ? ORDER BY seq", arguments: [walk.upperBound])
         while let row = try cursor.next() {
-            let entry = decode(row)
-            if entry.seq < expectedSeq {
-                return .broken(atSeq: entry.seq, reason: "row at or before the anchor")
+            if let broken = walk.check(decode(row)) {
+                return broken
             }
-            if entry.seq > expectedSeq {
-                return .broken(atSeq: expectedSeq, reason: "row missing")
-            }
-            if let head = expectedHead, entry.seq > head.seq {
-                return .broken(atSeq: entry.seq, reason: "row after the recorded head")
-            }
-            if entry.prevHash != previousHash {
-                return .broken(atSeq: entry.seq, reason: "previous hash does not match the previous row")
-            }
-            if LedgerHash.compute(entry) != entry.hash {
-                return .broken(atSeq: entry.seq, reason: "row content does not match its hash")
-            }
-            previousHash = entry.hash
-            expectedSeq += 1
         }
-        let lastSeen = expectedSeq - 1
-        if lastSeen < last {
-            return .broken(atSeq: expectedSeq, reason: "row missing")
-        }
-        if let head = expectedHead, previousHash != head.hash {
-            return .broken(atSeq: lastSeen, reason: "last row does not match the recorded head")
-        }
-        return .valid(rows: lastSeen - anchor.seq)
+        return walk.finish()
     }
 }

@@ -33,6 +33,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v5-inbox") { db in
             try db.execute(sql: inbox)
         }
+        migrator.registerMigration("v6-leases") { db in
+            try db.execute(sql: "CREATE TABLE bot_lease (bot TEXT PRIMARY KEY, node TEXT NOT NULL, expires_at INTEGER NOT NULL, epoch INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 

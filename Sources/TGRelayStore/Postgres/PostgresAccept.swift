@@ -1,0 +1,176 @@
+import Logging
+import Foundation
+import PostgresNIO
+import TGRelayCore
+
+extension PostgresMessageStore {
+    public func accept(_ messages: [NewMessage], now: Date) async throws -> [AcceptResult] {
+        guard !messages.isEmpty else { return [] }
+        let nowMillis = now.storeMillis
+        return try await transaction { [logger] connection in
+            try await PostgresAccept(messages: messages, nowMillis: nowMillis, connection: connection, logger: logger).run()
+        }
+    }
+}
+
+/// One accept transaction. Idempotency keys are looked up first; inserts use `ON CONFLICT DO NOTHING` on the
+/// unique (bot, key) index, so a concurrent accept of the same key on another node makes this insert wait
+/// for that transaction and then resolve to its row, never to a second message.
+struct PostgresAccept {
+    /// Rows per INSERT statement (13 parameters each, far below the protocol's 65,535).
+    static let rowsPerStatement = 64
+
+    let messages: [NewMessage]
+    let nowMillis: Int64
+    let connection: PostgresConnection
+    let logger: Logger
+
+    private struct Key: Hashable {
+        var bot: String
+        var key: String
+    }
+
+    private enum Plan {
+        case insert
+        case resolved(AcceptResult)
+        /// Same bot and key as an earlier message of this call, at this index.
+        case duplicate(of: Int)
+    }
+
+    func run() async throws -> [AcceptResult] {
+        var byKey = try await existingByKey()
+        var plans: [Plan] = []
+        var firstWithKey: [Key: Int] = [:]
+        for (index, message) in messages.enumerated() {
+            guard let key = message.idempotencyKey.map({ Key(bot: message.bot, key: $0) }) else {
+                plans.append(.insert)
+                continue
+            }
+            if let existing = byKey[key] {
+                plans.append(.resolved(Self.resolve(message, against: existing)))
+            } else if let first = firstWithKey[key] {
+                plans.append(.duplicate(of: first))
+            } else {
+                firstWithKey[key] = index
+                plans.append(.insert)
+            }
+        }
+
+        let toInsert = plans.indices.filter { if case .insert = plans[$0] { true } else { false } }
+        let seqs = try await reserveSeqs(toInsert.count)
+        var created: [Int: OutboundMessage] = [:]
+        for start in stride(from: 0, to: toInsert.count, by: Self.rowsPerStatement) {
+            let chunk = Array(toInsert[start..<min(start + Self.rowsPerStatement, toInsert.count)])
+            let chunkSeqs = Array(seqs[start..<start + chunk.count])
+            for (index, message) in try await insert(chunk, seqs: chunkSeqs) {
+                created[index] = message
+            }
+        }
+        try await PostgresLaneFeed.notify(created.values.map { LaneKey(bot: $0.bot, chat: $0.chat) }, connection, logger: logger)
+        // An insert that did nothing lost a race with a concurrent accept of the same key: take its row.
+        for index in toInsert where created[index] == nil {
+            let message = messages[index]
+            let key = Key(bot: message.bot, key: message.idempotencyKey ?? "")
+            guard let existing = try await fetch(key) else {
+                throw StoreError(code: .internalError, detail: "idempotency conflict without a row")
+            }
+            byKey[key] = existing
+            plans[index] = .resolved(Self.resolve(message, against: existing))
+        }
+        return try plans.indices.map { index in
+            switch plans[index] {
+            case .insert: return .created(created[index]!)
+            case .resolved(let result): return result
+            case .duplicate(let first):
+                let message = messages[index]
+                let key = Key(bot: message.bot, key: message.idempotencyKey ?? "")
+                guard let original = created[first] ?? byKey[key] else {
+                    throw StoreError(code: .internalError, detail: "duplicate without an original")
+                }
+                return Self.resolve(message, against: original)
+            }
+        }
+    }
+
+    private static func resolve(_ message: NewMessage, against existing: OutboundMessage) -> AcceptResult {
+        existing.payloadHash == message.payloadHash ? .existing(existing) : .conflict(existingID: existing.id)
+    }
+
+    private func existingByKey() async throws -> [Key: OutboundMessage] {
+        let keyed = Set(messages.compactMap { message in message.idempotencyKey.map { Key(bot: message.bot, key: $0) } })
+        guard !keyed.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: MessageRow.columns) FROM message
+            WHERE (bot, idempotency_key) IN (SELECT * FROM unnest(\(keyed.map(\.bot)), \(keyed.map(\.key))))
+            """, logger: logger
+        ).all()
+        var found: [Key: OutboundMessage] = [:]
+        for row in rows {
+            let message = try PostgresRows.message(row)
+            found[Key(bot: message.bot, key: message.idempotencyKey ?? "")] = message
+        }
+        return found
+    }
+
+    private func fetch(_ key: Key) async throws -> OutboundMessage? {
+        try await connection.query(
+            "SELECT \(unescaped: MessageRow.columns) FROM message WHERE bot = \(key.bot) AND idempotency_key = \(key.key)",
+            logger: logger
+        ).all().first.map(PostgresRows.message)
+    }
+
+    /// Increasing lane-order values, one per message to insert.
+    private func reserveSeqs(_ count: Int) async throws -> [Int64] {
+        guard count > 0 else { return [] }
+        let rows = try await connection.query(
+            "SELECT nextval('message_seq') FROM generate_series(1, \(count)) ORDER BY 1", logger: logger
+        ).all()
+        return try rows.map { try $0.at(0) }
+    }
+
+    /// Inserts the messages at `indices`; returns those inserted (a key conflict skips its row). The
+    /// returned seq pairs each id with its message, whatever order the rows come back in.
+    private func insert(_ indices: [Int], seqs: [Int64]) async throws -> [(Int, OutboundMessage)] {
+        var binds = PostgresBindings(capacity: indices.count * 10 + 1)
+        var values: [String] = []
+        binds.append(nowMillis)
+        for (offset, index) in indices.enumerated() {
+            let message = messages[index]
+            let base = binds.count
+            values.append("(" + (1...10).map { "$\(base + $0)" }.joined(separator: ", ") + ", 'queued', $1, $1)")
+            binds.append(seqs[offset])
+            binds.append(message.bot)
+            binds.append(message.chat)
+            binds.append(message.method)
+            binds.append(message.params)
+            binds.append(message.payloadHash)
+            binds.append(message.deadline?.storeMillis)
+            binds.append(message.idempotencyKey)
+            binds.append(message.atMostOnce)
+            binds.append(message.callbackURL)
+        }
+        let sql = """
+            INSERT INTO message (seq, bot, chat, method, params, payload_hash, deadline, idempotency_key, at_most_once,
+                callback_url, status, created_at, updated_at)
+            VALUES \(values.joined(separator: ", "))
+            ON CONFLICT (bot, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING seq, id
+            """
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).all()
+        var idBySeq: [Int64: Int64] = [:]
+        for row in rows {
+            idBySeq[try row.at(0)] = try row.at(1)
+        }
+        let now = Date(storeMillis: nowMillis)
+        return indices.enumerated().compactMap { offset, index in
+            guard let id = idBySeq[seqs[offset]] else { return nil }
+            let message = messages[index]
+            return (index, OutboundMessage(
+                id: id, bot: message.bot, chat: message.chat, method: message.method, params: message.params,
+                payloadHash: message.payloadHash, deadline: message.deadline.map { Date(storeMillis: $0.storeMillis) },
+                idempotencyKey: message.idempotencyKey, atMostOnce: message.atMostOnce,
+                callbackURL: message.callbackURL, createdAt: now, updatedAt: now))
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Logging
+import Foundation
+import PostgresNIO
+import TGRelayCore
+
+extension PostgresMessageStore {
+    public func ledger(_ query: LedgerQuery) async throws -> [LedgerEntry] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func add<Value: PostgresDynamicTypeEncodable>(_ condition: String, _ value: Value?) {
+            guard let value else { return }
+            binds.append(value)
+            conditions.append(condition + " $\(binds.count)")
+        }
+        add("message_id =", query.messageID)
+        add("chat =", query.chat.map { LedgerHash.keyedChat($0, key: ledgerChatKey) })
+        add("bot =", query.bot)
+        add("at >=", query.since?.storeMillis)
+        add("at <", query.until?.storeMillis)
+        add("seq >", query.afterSeq)
+        binds.append(max(0, query.limit))
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(SQLiteLedger.columns) FROM ledger \(whereClause) ORDER BY seq LIMIT $\(binds.count)"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)).map(PostgresRows.ledgerEntry)
+    }
+
+    /// Reads the chain state and walks the rows in one snapshot, so appends by other nodes during the walk
+    /// are not seen half-way.
+    public func verifyLedger() async throws -> LedgerVerification {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { [logger] connection in
+            let chain = try await PostgresLedger.chain(connection, lock: false, logger: logger)
+            return try await PostgresLedger.verify(
+                connection, from: chain.anchor, through: chain.head.seq, expectedHead: chain.head, logger: logger)
+        }
+    }
+
+    public func pruneLedger(before: Date) async throws -> Int {
+        let cutoff = before.storeMillis
+        return try await transaction { [logger] connection in
+            // The chain row stays locked until commit, so no node appends while the anchor moves.
+            let chain = try await PostgresLedger.chain(connection, lock: true, logger: logger)
+            // Keep every row from the first one at or after the cutoff: the deleted part is a prefix in seq order.
+            let firstKept: Int64? = try await connection.query(
+                "SELECT min(seq) FROM ledger WHERE at >= \(cutoff)", logger: logger
+            ).all().first?.at(0)
+            let lastPruned = (firstKept ?? chain.head.seq + 1) - 1
+            guard lastPruned > chain.anchor.seq else { return 0 }
+            let verdict = try await PostgresLedger.verify(
+                connection, from: chain.anchor, through: lastPruned, expectedHead: nil, logger: logger)
+            let anchorHash: String? = try await connection.query(
+                "SELECT hash FROM ledger WHERE seq = \(lastPruned)", logger: logger
+            ).all().first?.at(0)
+            guard case .valid = verdict, let anchorHash else {
+                throw StoreError(code: .ledgerBroken, detail: "rows to prune do not verify")
+            }
+            let deleted = try await connection.query(
+                "DELETE FROM ledger WHERE seq <= \(lastPruned) RETURNING seq", logger: logger
+            ).all().count
+            try await connection.query(
+                "UPDATE ledger_chain SET anchor_seq = \(lastPruned), anchor_hash = \(anchorHash)", logger: logger)
+            return deleted
+        }
+    }
+}
+
+/// The ledger table and its hash chain on PostgreSQL (encoding in `LedgerHash`, checks in `LedgerChainWalk`).
+enum PostgresLedger {
+    static func chain(
+        _ connection: PostgresConnection, lock: Bool, logger: Logger
+    ) async throws -> (anchor: LedgerLink, head: LedgerLink) {
+        let sql = "SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM ledger_chain WHERE id = 1"
+            + (lock ? " FOR UPDATE" : "")
+        guard let row = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).all().first else {
+            throw StoreError(code: .corrupt, detail: "ledger chain state missing")
+        }
+        return (LedgerLink(seq: try row.at(0), hash: try row.at(1)), LedgerLink(seq: try row.at(2), hash: try row.at(3)))
+    }
+
+    /// Appends the attempt's row after the head. Locking the chain row serializes appends across nodes:
+    /// the next writer waits for this transaction and then reads the head it committed.
+    static func append(
+        _ attempt: AttemptRecord, bot: String, chat: String, method: String, payloadHash: String, chatKey: [UInt8]?,
+        _ connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let head = try await chain(connection, lock: true, logger: logger).head
+        let entry = LedgerEntry(
+            appending: attempt, after: head, bot: bot, chat: chat, method: method, payloadHash: payloadHash,
+            chatKey: chatKey)
+        try await connection.query(
+            """
+            INSERT INTO ledger (\(unescaped: SQLiteLedger.columns)) VALUES (
+                \(entry.seq), \(entry.at.storeMillis), \(entry.messageID), \(entry.bot), \(entry.chat), \(entry.method),
+                \(entry.payloadHash), \(entry.endpoint), \(entry.httpStatus), \(entry.ok ? 1 : 0), \(entry.errorCode),
+                \(entry.description), \(entry.retryAfter), \(TelegramIDs.encode(entry.telegramMessageIDs)),
+                \(LedgerHash.durationMicros(entry.durationMs)), \(entry.responseBody), \(entry.outcome),
+                \(entry.ambiguous ? 1 : 0), \(entry.prevHash), \(entry.hash))
+            """, logger: logger)
+        try await connection.query(
+            "UPDATE ledger_chain SET head_seq = \(entry.seq), head_hash = \(entry.hash) WHERE id = 1", logger: logger)
+    }
+
+    /// Streams the rows (one in memory at a time) through `LedgerChainWalk`.
+    static func verify(
+        _ connection: PostgresConnection, from anchor: LedgerLink, through last: Int64, expectedHead: LedgerLink?,
+        logger: Logger
+    ) async throws -> LedgerVerification {
+        var walk = LedgerChainWalk(from: anchor, through: last, expectedHead: expectedHead)
+        let rows = try await connection.query(
+            "SELECT \(unescaped: SQLiteLedger.columns) FROM ledger WHERE seq <= \(walk.upperBound) ORDER BY seq",
+            logger: logger)
+        for try await row in rows {
+            if let broken = walk.check(try PostgresRows.ledgerEntry(row.makeRandomAccess())) {
+                return broken
+            }
+        }
+        return walk.finish()
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import PostgresNIO
+import TGRelayCore
+
+/// Decoding rows by position, in the column orders the SQLite driver uses (`MessageRow.columns`,
+/// `SQLiteLedger.columns`, `SQLiteMessageStore.callbackColumns`), so both drivers read the same shapes.
+enum PostgresRows {
+    static func message(_ row: PostgresRandomAccessRow) throws -> OutboundMessage {
+        guard let status = MessageStatus(rawValue: try row.at(6)) else {
+            throw StoreError(code: .corrupt, detail: "unknown message status")
+        }
+        return OutboundMessage(
+            id: try row.at(0), bot: try row.at(1), chat: try row.at(2), method: try row.at(3), params: try row.at(4),
+            payloadHash: try row.at(5), status: status, attempts: try row.at(7), notBefore: try date(row, 8),
+            deadline: try date(row, 9), idempotencyKey: try row.at(10), atMostOnce: try row.at(11),
+            callbackURL: try row.at(12), createdAt: Date(storeMillis: try row.at(13)),
+            updatedAt: Date(storeMillis: try row.at(14)), result: try row.at(15),
+            telegramMessageIDs: TelegramIDs.decode(try row.at(16)), lastError: try row.at(17), ambiguous: try row.at(18))
+    }
+
+    static func ledgerEntry(_ row: PostgresRandomAccessRow) throws -> LedgerEntry {
+        LedgerEntry(
+            seq: try row.at(0), at: Date(storeMillis: try row.at(1)), messageID: try row.at(2), bot: try row.at(3),
+            chat: try row.at(4), method: try row.at(5), payloadHash: try row.at(6), endpoint: try row.at(7),
+            httpStatus: try row.at(8), ok: try row.at(9, as: Int.self) != 0, errorCode: try row.at(10),
+            description: try row.at(11), retryAfter: try row.at(12),
+            telegramMessageIDs: TelegramIDs.decode(try row.at(13)),
+            durationMs: Double(try row.at(14, as: Int64.self)) / 1000, responseBody: try row.at(15),
+            outcome: try row.at(16), ambiguous: try row.at(17, as: Int.self) != 0, prevHash: try row.at(18),
+            hash: try row.at(19))
+    }
+
+    static func callback(_ row: PostgresRandomAccessRow) throws -> OwedCallback {
+        guard let event = MessageStatus(rawValue: try row.at(3)), let state = CallbackState(rawValue: try row.at(11)) else {
+            throw StoreError(code: .corrupt, detail: "unknown callback event or state")
+        }
+        return OwedCallback(
+            id: try row.at(0), messageID: try row.at(1), url: try row.at(2), event: event, bot: try row.at(4),
+            chat: try row.at(5), messageAttempts: try row.at(6), telegramMessageIDs: TelegramIDs.decode(try row.at(7)),
+            lastError: try row.at(8), ambiguous: try row.at(9), at: Date(storeMillis: try row.at(10)), state: state,
+            tries: try row.at(12), nextAttemptAt: Date(storeMillis: try row.at(13)), lastAttemptError: try row.at(14),
+            completedAt: try date(row, 15))
+    }
+
+    private static func date(_ row: PostgresRandomAccessRow, _ index: Int) throws -> Date? {
+        try row.at(index, as: Int64?.self).map { Date(storeMillis: $0) }
+    }
+}

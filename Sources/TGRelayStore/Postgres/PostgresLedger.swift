@@ -27,7 +27,7 @@ extension PostgresMessageStore {
     /// Reads the chain state and walks the rows in one snapshot, so appends by other nodes during the walk
     /// are not seen half-way.
     public func verifyLedger() async throws -> LedgerVerification {
-        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { [logger] connection in
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", bounded: false) { [logger] connection in
             let chain = try await PostgresLedger.chain(connection, lock: false, logger: logger)
             return try await PostgresLedger.verify(
                 connection, from: chain.anchor, through: chain.head.seq, expectedHead: chain.head, logger: logger)
@@ -36,7 +36,7 @@ extension PostgresMessageStore {
 
     public func pruneLedger(before: Date) async throws -> Int {
         let cutoff = before.storeMillis
-        return try await transaction { [logger] connection in
+        return try await transaction(bounded: false) { [logger] connection in
             // The chain row stays locked until commit, so no node appends while the anchor moves.
             let chain = try await PostgresLedger.chain(connection, lock: true, logger: logger)
             // Keep every row from the first one at or after the cutoff: the deleted part is a prefix in seq order.

@@ -66,11 +66,12 @@ public final class PostgresMessageStore: MessageStore {
         await runner.value
     }
 
-    /// One transaction: committed when `body` returns, rolled back when it throws.
+    /// One transaction: committed when `body` returns, rolled back when it throws. `bounded: false` for
+    /// walks over the whole ledger, which may take longer than the time limit.
     func transaction<T: Sendable>(
-        begin: String = "BEGIN", _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        begin: String = "BEGIN", bounded: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await connection { [logger] connection in
+        try await connection(bounded: bounded) { [logger] connection in
             try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
             let result: T
             do {
@@ -85,13 +86,15 @@ public final class PostgresMessageStore: MessageStore {
     }
 
     /// A pooled connection for `body`, within the time limit; errors mapped to `StoreError`.
-    func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func connection<T: Sendable>(
+        bounded: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         if closed.withLock({ $0 }) {
             throw StoreError(code: .closed)
         }
         let client = client
         do {
-            return try await Deadline.run(within: timeout) {
+            return try await Deadline.run(within: bounded ? timeout : .seconds(3600)) {
                 try await client.withConnection { connection in try await body(connection) }
             }
         } catch {

@@ -66,6 +66,12 @@ struct PostgresAccept {
                 created[index] = message
             }
         }
+        try await PostgresMessageStore.insertFallbacks(
+            toInsert.compactMap { index in
+                guard let message = created[index], messages[index].fallback != nil else { return nil }
+                return (message.id, messages[index])
+            },
+            connection, logger: logger)
         try await PostgresLaneFeed.notify(created.values.map { LaneKey(bot: $0.bot, chat: $0.chat) }, connection, logger: logger)
         // An insert that did nothing lost a race with a concurrent accept of the same key: take its row.
         for index in toInsert where created[index] == nil {

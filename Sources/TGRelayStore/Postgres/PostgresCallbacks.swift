@@ -52,4 +52,81 @@ extension PostgresMessageStore {
             SELECT \(unescaped: SQLiteMessageStore.callbackColumns) FROM callback WHERE message_id = \(messageID) ORDER BY id
             """).map(PostgresRows.callback)
     }
+
+    public func claimFallback(
+        id: Int64, now: Date, payload: @escaping @Sendable (OutboundMessage, _ cancelled: Bool) -> String
+    ) async throws -> OwedCallback? {
+        let nowMillis = now.storeMillis
+        return try await transaction { [logger] connection in
+            // The row lock makes a second claim (another node) wait and then find the fallback claimed.
+            let row = try await connection.query(
+                """
+                SELECT \(unescaped: SQLiteMessageStore.callbackColumns) FROM callback
+                WHERE id = \(id) AND state = 'pending' FOR UPDATE
+                """, logger: logger
+            ).all().first
+            guard let owed = try row.map(PostgresRows.callback), owed.isUnclaimedFallback else { return nil }
+            let messageRow = try await connection.query(
+                "SELECT \(unescaped: MessageRow.columns) FROM message WHERE id = \(owed.messageID) FOR UPDATE", logger: logger
+            ).all().first
+            guard var message = try messageRow.map(PostgresRows.message),
+                ![.delivered, .cancelled, .expired].contains(message.status)
+            else {
+                try await connection.query(
+                    "UPDATE callback SET state = 'skipped', completed_at = \(nowMillis) WHERE id = \(id)", logger: logger)
+                return nil
+            }
+            var cancelled = false
+            if owed.cancelOnFallback, [.queued, .waiting].contains(message.status) {
+                // Through the same kind of statement as an API cancel, so the status callback is owed as usual.
+                try await connection.query(
+                    """
+                    UPDATE message SET status = 'cancelled', last_error = 'cancelled on fallback', updated_at = \(nowMillis)
+                    WHERE id = \(message.id)
+                    """, logger: logger)
+                message.status = .cancelled
+                message.lastError = "cancelled on fallback"
+                cancelled = true
+            }
+            let body = payload(message, cancelled)
+            try await connection.query(
+                """
+                UPDATE callback SET payload = \(body), message_attempts = \(message.attempts),
+                    telegram_message_ids = \(TelegramIDs.encode(message.telegramMessageIDs)),
+                    last_error = \(message.lastError), ambiguous = \(message.ambiguous)
+                WHERE id = \(id)
+                """, logger: logger)
+            var claimed = owed
+            claimed.payload = body
+            claimed.messageAttempts = message.attempts
+            claimed.telegramMessageIDs = message.telegramMessageIDs
+            claimed.lastError = message.lastError
+            claimed.ambiguous = message.ambiguous
+            return claimed
+        }
+    }
+
+    public func enqueueAlert(url: String, event: CallbackEvent, bot: String, payload: String, at: Date) async throws {
+        let atMillis = at.storeMillis
+        try await rows("""
+            INSERT INTO callback (message_id, url, event, bot, chat, message_attempts, telegram_message_ids, ambiguous,
+                at, next_attempt_at, payload)
+            VALUES (0, \(url), \(event.rawValue), \(bot), '', 0, '', false, \(atMillis), \(atMillis), \(payload))
+            """)
+    }
+
+    /// Owes the fallbacks of messages just inserted, in the accept transaction.
+    static func insertFallbacks(_ messages: [(id: Int64, message: NewMessage)], _ connection: PostgresConnection, logger: Logger) async throws {
+        for (id, message) in messages {
+            guard let fallback = message.fallback else { continue }
+            let due = fallback.due.storeMillis
+            try await connection.query(
+                """
+                INSERT INTO callback (message_id, url, event, bot, chat, message_attempts, telegram_message_ids, ambiguous,
+                    at, next_attempt_at, cancel_on_fallback)
+                VALUES (\(id), \(fallback.url), 'fallback', \(message.bot), \(message.chat), 0, '', false, \(due), \(due),
+                    \(fallback.cancelDelivery))
+                """, logger: logger)
+        }
+    }
 }

@@ -5,57 +5,87 @@ import TGRelayCore
 
 /// What the dispatcher reads and writes while working through lanes.
 extension PostgresMessageStore {
-    /// Distinct lanes over the partial index of non-final messages.
-    public func pendingLanes(bot: String?) async throws -> [LaneKey] {
+    /// A page of distinct lanes, read from the partial index of non-final messages on (bot, chat, seq).
+    public func pendingLanes(bot: String?, after: LaneKey?, limit: Int) async throws -> [LaneKey] {
+        let pending = PostgresSchema.pending
         let rows: [PostgresRandomAccessRow]
-        if let bot {
+        switch (bot, after) {
+        case (let bot?, let after):
+            // Within one bot the position is just a chat; a position in another bot is before or after all.
+            if let after, after.bot > bot { return [] }
+            let chatAfter = after.flatMap { $0.bot == bot ? $0.chat : nil } ?? ""
             rows = try await self.rows("""
-                SELECT DISTINCT bot, chat FROM message WHERE bot = \(bot) AND status IN \(unescaped: PostgresSchema.pending)
-                ORDER BY bot, chat
+                SELECT DISTINCT bot, chat FROM message
+                WHERE bot = \(bot) AND chat > \(chatAfter) AND status IN \(unescaped: pending)
+                ORDER BY bot, chat LIMIT \(max(0, limit))
                 """)
-        } else {
-            rows = try await self.rows(
-                "SELECT DISTINCT bot, chat FROM message WHERE status IN \(unescaped: PostgresSchema.pending) ORDER BY bot, chat")
+        case (nil, let after?):
+            rows = try await self.rows("""
+                SELECT DISTINCT bot, chat FROM message
+                WHERE (bot, chat) > (\(after.bot), \(after.chat)) AND status IN \(unescaped: pending)
+                ORDER BY bot, chat LIMIT \(max(0, limit))
+                """)
+        case (nil, nil):
+            rows = try await self.rows("""
+                SELECT DISTINCT bot, chat FROM message WHERE status IN \(unescaped: pending)
+                ORDER BY bot, chat LIMIT \(max(0, limit))
+                """)
         }
         return try rows.map { LaneKey(bot: try $0.at(0), chat: try $0.at(1)) }
     }
 
-    public func laneHead(_ lane: LaneKey) async throws -> OutboundMessage? {
-        try await rows("""
-            SELECT \(unescaped: MessageRow.columns) FROM message
-            WHERE bot = \(lane.bot) AND chat = \(lane.chat) AND status IN \(unescaped: PostgresSchema.pending)
-            ORDER BY seq LIMIT 1
-            """).first.map(PostgresRows.message)
+    /// One index probe per lane (a lateral join), all in one statement and so one snapshot.
+    public func laneHeads(_ lanes: [LaneKey]) async throws -> [LaneKey: OutboundMessage] {
+        guard !lanes.isEmpty else { return [:] }
+        let rows = try await self.rows("""
+            SELECT m.* FROM unnest(\(lanes.map(\.bot)), \(lanes.map(\.chat))) AS l (bot, chat)
+            CROSS JOIN LATERAL (
+                SELECT \(unescaped: MessageRow.columns) FROM message
+                WHERE bot = l.bot AND chat = l.chat AND status IN \(unescaped: PostgresSchema.pending)
+                ORDER BY seq LIMIT 1
+            ) AS m
+            """)
+        var heads: [LaneKey: OutboundMessage] = [:]
+        for row in rows {
+            let message = try PostgresRows.message(row)
+            heads[LaneKey(bot: message.bot, chat: message.chat)] = message
+        }
+        return heads
     }
 
-    public func markSending(id: Int64, now: Date) async throws -> Bool {
-        try await !rows("""
+    public func markSending(ids: [Int64], now: Date) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await Set(rows("""
             UPDATE message SET status = 'sending', updated_at = \(now.storeMillis)
-            WHERE id = \(id) AND status IN ('queued', 'waiting') RETURNING id
-            """).isEmpty
+            WHERE id = ANY(\(ids)) AND status IN ('queued', 'waiting') RETURNING id
+            """).map { try $0.at(0, as: Int64.self) })
     }
 
-    public func record(_ attempt: AttemptRecord) async throws {
+    /// All attempts in one transaction; the chain row is locked once, at the first append.
+    public func record(_ attempts: [AttemptRecord]) async throws {
+        guard !attempts.isEmpty else { return }
         let chatKey = ledgerChatKey
         try await transaction { [logger] connection in
-            let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
-            let updated = try await connection.query(
-                """
-                UPDATE message SET status = \(attempt.newStatus.rawValue),
-                    attempts = attempts + \(attempt.countsAsAttempt ? 1 : 0), not_before = \(attempt.notBefore?.storeMillis),
-                    last_error = \(attempt.lastError), result = coalesce(\(attempt.result), result),
-                    telegram_message_ids = coalesce(\(ids), telegram_message_ids),
-                    ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis)
-                WHERE id = \(attempt.messageID)
-                RETURNING bot, chat, method, payload_hash
-                """, logger: logger
-            ).all()
-            guard let message = updated.first else {
-                throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+            for attempt in attempts {
+                let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
+                let updated = try await connection.query(
+                    """
+                    UPDATE message SET status = \(attempt.newStatus.rawValue),
+                        attempts = attempts + \(attempt.countsAsAttempt ? 1 : 0), not_before = \(attempt.notBefore?.storeMillis),
+                        last_error = \(attempt.lastError), result = coalesce(\(attempt.result), result),
+                        telegram_message_ids = coalesce(\(ids), telegram_message_ids),
+                        ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis)
+                    WHERE id = \(attempt.messageID)
+                    RETURNING bot, chat, method, payload_hash
+                    """, logger: logger
+                ).all()
+                guard let message = updated.first else {
+                    throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                }
+                try await PostgresLedger.append(
+                    attempt, bot: message.at(0), chat: message.at(1), method: message.at(2), payloadHash: message.at(3),
+                    chatKey: chatKey, connection, logger: logger)
             }
-            try await PostgresLedger.append(
-                attempt, bot: message.at(0), chat: message.at(1), method: message.at(2), payloadHash: message.at(3),
-                chatKey: chatKey, connection, logger: logger)
         }
     }
 

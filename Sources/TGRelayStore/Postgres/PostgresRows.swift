@@ -31,7 +31,7 @@ enum PostgresRows {
     }
 
     static func callback(_ row: PostgresRandomAccessRow) throws -> OwedCallback {
-        guard let event = MessageStatus(rawValue: try row.at(3)), let state = CallbackState(rawValue: try row.at(11)) else {
+        guard let event = CallbackEvent(rawValue: try row.at(3)), let state = CallbackState(rawValue: try row.at(11)) else {
             throw StoreError(code: .corrupt, detail: "unknown callback event or state")
         }
         return OwedCallback(
@@ -39,7 +39,7 @@ enum PostgresRows {
             chat: try row.at(5), messageAttempts: try row.at(6), telegramMessageIDs: TelegramIDs.decode(try row.at(7)),
             lastError: try row.at(8), ambiguous: try row.at(9), at: Date(storeMillis: try row.at(10)), state: state,
             tries: try row.at(12), nextAttemptAt: Date(storeMillis: try row.at(13)), lastAttemptError: try row.at(14),
-            completedAt: try date(row, 15))
+            completedAt: try date(row, 15), payload: try row.at(16), cancelOnFallback: try row.at(17))
     }
 
     private static func date(_ row: PostgresRandomAccessRow, _ index: Int) throws -> Date? {

@@ -20,7 +20,14 @@ enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1", messages + chats + ledger),
         ("v2-callbacks", callbacks),
-        ("v3-leases", leases),
+        ("v3-outbox", outbox),
+        ("v4-leases", leases),
+    ]
+
+    /// Fallbacks and alerts share the callback outbox (see `SQLiteSchema`).
+    static let outbox = [
+        "ALTER TABLE callback ADD COLUMN payload TEXT",
+        "ALTER TABLE callback ADD COLUMN cancel_on_fallback BOOLEAN NOT NULL DEFAULT false",
     ]
 
     /// One row per bot that a node ever dispatched for (see `LeaseStore`).

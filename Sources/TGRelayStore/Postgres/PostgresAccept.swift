@@ -43,7 +43,11 @@ struct PostgresAccept {
         var firstWithKey: [Key: Int] = [:]
         for (index, message) in messages.enumerated() {
             guard let key = message.idempotencyKey.map({ Key(bot: message.bot, key: $0) }) else {
-                plans.append(.insert)
+                if let window = message.dedupWindow, let existing = try await recent(message, window: window) {
+                    plans.append(.resolved(.existing(existing)))
+                } else {
+                    plans.append(.insert)
+                }
                 continue
             }
             if let existing = byKey[key] {
@@ -64,6 +68,11 @@ struct PostgresAccept {
             let chunkSeqs = Array(seqs[start..<start + chunk.count])
             for (index, message) in try await insert(chunk, seqs: chunkSeqs) {
                 created[index] = message
+            }
+        }
+        for index in toInsert {
+            if let message = created[index] {
+                try await storeProxyRows(messages[index], id: message.id)
             }
         }
         try await PostgresMessageStore.insertFallbacks(
@@ -126,6 +135,36 @@ struct PostgresAccept {
         ).all().first.map(PostgresRows.message)
     }
 
+    /// The latest message with this payload, if it is still pending or became final within `window` seconds.
+    private func recent(_ message: NewMessage, window: TimeInterval) async throws -> OutboundMessage? {
+        guard let existing = try await connection.query(
+            """
+            SELECT \(unescaped: MessageRow.columns) FROM message
+            WHERE id = (SELECT message_id FROM proxy_payload WHERE bot = \(message.bot) AND payload_hash = \(message.payloadHash))
+            """, logger: logger
+        ).all().first.map(PostgresRows.message) else { return nil }
+        let cutoff = nowMillis - Int64(window * 1000)
+        return !existing.status.isFinal || existing.updatedAt.storeMillis >= cutoff ? existing : nil
+    }
+
+    /// Uploaded files and the proxy's payload index, after the message row is inserted.
+    private func storeProxyRows(_ message: NewMessage, id: Int64) async throws {
+        for upload in message.uploads {
+            try await connection.query(
+                """
+                INSERT INTO message_upload (message_id, field, file_name, content_type, data)
+                VALUES (\(id), \(upload.field), \(upload.fileName), \(upload.contentType), \(ByteBuffer(bytes: upload.data)))
+                """, logger: logger)
+        }
+        if message.dedupWindow != nil {
+            try await connection.query(
+                """
+                INSERT INTO proxy_payload (bot, payload_hash, message_id) VALUES (\(message.bot), \(message.payloadHash), \(id))
+                ON CONFLICT (bot, payload_hash) DO UPDATE SET message_id = excluded.message_id
+                """, logger: logger)
+        }
+    }
+
     /// Increasing lane-order values, one per message to insert.
     private func reserveSeqs(_ count: Int) async throws -> [Int64] {
         guard count > 0 else { return [] }
@@ -144,7 +183,7 @@ struct PostgresAccept {
         for (offset, index) in indices.enumerated() {
             let message = messages[index]
             let base = binds.count
-            values.append("(" + (1...10).map { "$\(base + $0)" }.joined(separator: ", ") + ", 'queued', $1, $1)")
+            values.append("(" + (1...11).map { "$\(base + $0)" }.joined(separator: ", ") + ", 'queued', $1, $1)")
             binds.append(seqs[offset])
             binds.append(message.bot)
             binds.append(message.chat)
@@ -155,10 +194,11 @@ struct PostgresAccept {
             binds.append(message.idempotencyKey)
             binds.append(message.atMostOnce)
             binds.append(message.callbackURL)
+            binds.append(message.uploads.count)
         }
         let sql = """
             INSERT INTO message (seq, bot, chat, method, params, payload_hash, deadline, idempotency_key, at_most_once,
-                callback_url, status, created_at, updated_at)
+                callback_url, uploads, status, created_at, updated_at)
             VALUES \(values.joined(separator: ", "))
             ON CONFLICT (bot, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING seq, id
@@ -176,7 +216,7 @@ struct PostgresAccept {
                 id: id, bot: message.bot, chat: message.chat, method: message.method, params: message.params,
                 payloadHash: message.payloadHash, deadline: message.deadline.map { Date(storeMillis: $0.storeMillis) },
                 idempotencyKey: message.idempotencyKey, atMostOnce: message.atMostOnce,
-                callbackURL: message.callbackURL, createdAt: now, updatedAt: now))
+                callbackURL: message.callbackURL, createdAt: now, updatedAt: now, uploadCount: message.uploads.count))
         }
     }
 }

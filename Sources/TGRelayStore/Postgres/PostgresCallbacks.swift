@@ -106,6 +106,16 @@ extension PostgresMessageStore {
         }
     }
 
+    public func uploads(messageID: Int64) async throws -> [MessageUpload] {
+        try await rows("""
+            SELECT field, file_name, content_type, data FROM message_upload WHERE message_id = \(messageID) ORDER BY id
+            """).map { row in
+            let data = try row.at(3, as: ByteBuffer.self)
+            return MessageUpload(
+                field: try row.at(0), fileName: try row.at(1), contentType: try row.at(2), data: Array(data.readableBytesView))
+        }
+    }
+
     public func enqueueAlert(url: String, event: CallbackEvent, bot: String, payload: String, at: Date) async throws {
         let atMillis = at.storeMillis
         try await rows("""

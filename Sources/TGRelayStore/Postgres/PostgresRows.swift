@@ -15,7 +15,8 @@ enum PostgresRows {
             deadline: try date(row, 9), idempotencyKey: try row.at(10), atMostOnce: try row.at(11),
             callbackURL: try row.at(12), createdAt: Date(storeMillis: try row.at(13)),
             updatedAt: Date(storeMillis: try row.at(14)), result: try row.at(15),
-            telegramMessageIDs: TelegramIDs.decode(try row.at(16)), lastError: try row.at(17), ambiguous: try row.at(18))
+            telegramMessageIDs: TelegramIDs.decode(try row.at(16)), lastError: try row.at(17), ambiguous: try row.at(18),
+            uploadCount: try row.at(19))
     }
 
     static func ledgerEntry(_ row: PostgresRandomAccessRow) throws -> LedgerEntry {

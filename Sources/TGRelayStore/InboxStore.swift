@@ -144,3 +144,26 @@ public protocol InboxStore: Sendable {
     func pruneInbox(before: Date) async throws -> Int
     func inboxCounts() async throws -> [InboxCounts]
 }
+
+extension PushTarget {
+    /// Whether updates of `type` are pushed to this target (no list, or an empty one, takes every type).
+    func accepts(_ type: String) -> Bool {
+        guard let allowed = allowedUpdates, !allowed.isEmpty else { return true }
+        return allowed.contains(type)
+    }
+}
+
+extension InboxSettings {
+    /// The settings as the drivers store them: a webhook secret means webhook mode, allowed updates are
+    /// comma-separated.
+    init(lastUpdateID: Int64?, webhookSecret: String?, pushURL: String?, pushSecretToken: String?, pushAllowedUpdates: String?) {
+        self.init(
+            mode: webhookSecret.map { .webhook(secret: $0) } ?? .polling,
+            push: pushURL.map {
+                PushTarget(
+                    url: $0, secretToken: pushSecretToken,
+                    allowedUpdates: pushAllowedUpdates.map { $0.split(separator: ",").map(String.init) })
+            },
+            lastUpdateID: lastUpdateID)
+    }
+}

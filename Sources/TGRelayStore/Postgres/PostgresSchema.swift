@@ -22,7 +22,8 @@ enum PostgresSchema {
         ("v2-callbacks", callbacks),
         ("v3-outbox", outbox),
         ("v4-proxy", proxy),
-        ("v5-leases", leases),
+        ("v5-inbox", inbox),
+        ("v6-leases", leases),
     ]
 
     /// Uploads kept until the message is final, and the proxy's payload index (see `SQLiteSchema`).
@@ -60,6 +61,38 @@ enum PostgresSchema {
     static let outbox = [
         "ALTER TABLE callback ADD COLUMN payload TEXT",
         "ALTER TABLE callback ADD COLUMN cancel_on_fallback BOOLEAN NOT NULL DEFAULT false",
+    ]
+
+    /// Inbound updates and per-bot inbox settings (see `SQLiteSchema`), without the counter table.
+    static let inbox = [
+        """
+        CREATE TABLE inbox_update (
+            bot TEXT COLLATE "C" NOT NULL,
+            update_id BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            chat TEXT COLLATE "C",
+            json TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            push_tries INTEGER NOT NULL DEFAULT 0,
+            next_push_at BIGINT NOT NULL,
+            push_owed_since BIGINT NOT NULL,
+            last_push_error TEXT,
+            completed_at BIGINT,
+            PRIMARY KEY (bot, update_id)
+        )
+        """,
+        "CREATE INDEX inbox_pending ON inbox_update (bot, update_id) WHERE state = 'pending'",
+        "CREATE INDEX inbox_pending_chat ON inbox_update (bot, chat, update_id) WHERE state = 'pending'",
+        "CREATE INDEX inbox_failed ON inbox_update (bot, completed_at) WHERE state = 'failed'",
+        "CREATE INDEX inbox_received ON inbox_update (received_at)",
+        "CREATE INDEX inbox_bot_state ON inbox_update (bot, state)",
+        """
+        CREATE TABLE inbox_bot (
+            bot TEXT COLLATE "C" PRIMARY KEY, last_update_id BIGINT, webhook_secret TEXT, push_url TEXT,
+            push_secret_token TEXT, push_allowed_updates TEXT
+        )
+        """,
     ]
 
     /// One row per bot that a node ever dispatched for (see `LeaseStore`).

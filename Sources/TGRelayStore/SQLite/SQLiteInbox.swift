@@ -20,7 +20,7 @@ extension SQLiteMessageStore {
             var stored: [Int64] = []
             for update in updates {
                 // A push target that does not take this type never receives it, as Telegram never creates it.
-                let state: InboxState = push.map { Self.accepts($0, update.type) } == false ? .done : .pending
+                let state: InboxState = push.map { $0.accepts(update.type) } == false ? .done : .pending
                 let arguments: StatementArguments = [
                     bot, update.updateID, update.type, update.chat, update.json, nowMillis, state.rawValue, nowMillis, nowMillis,
                 ]
@@ -241,20 +241,8 @@ extension SQLiteMessageStore {
                     """),
                 arguments: [bot])
         else { return InboxSettings() }
-        let secret: String? = row[1]
-        let url: String? = row[2]
-        let allowed: String? = row[4]
         return InboxSettings(
-            mode: secret.map { .webhook(secret: $0) } ?? .polling,
-            push: url.map {
-                PushTarget(url: $0, secretToken: row[3], allowedUpdates: allowed.map { $0.split(separator: ",").map(String.init) })
-            },
-            lastUpdateID: row[0])
-    }
-
-    private static func accepts(_ target: PushTarget, _ type: String) -> Bool {
-        guard let allowed = target.allowedUpdates, !allowed.isEmpty else { return true }
-        return allowed.contains(type)
+            lastUpdateID: row[0], webhookSecret: row[1], pushURL: row[2], pushSecretToken: row[3], pushAllowedUpdates: row[4])
     }
 
     static func decodeUpdate(_ row: Row) throws -> StoredUpdate {

@@ -139,3 +139,16 @@ public protocol CallbackStore: Sendable {
     /// Owes one alert POST (durable, retried like a status callback).
     func enqueueAlert(url: String, event: CallbackEvent, bot: String, payload: String, at: Date) async throws
 }
+
+extension OwedCallback {
+    /// The fallback as its claim stores it: the payload, and the message's figures at the time of the claim.
+    func claimed(payload: String, message: OutboundMessage) -> OwedCallback {
+        var claimed = self
+        claimed.payload = payload
+        claimed.messageAttempts = message.attempts
+        claimed.telegramMessageIDs = message.telegramMessageIDs
+        claimed.lastError = message.lastError
+        claimed.ambiguous = message.ambiguous
+        return claimed
+    }
+}

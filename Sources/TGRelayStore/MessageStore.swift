@@ -234,6 +234,20 @@ public struct BotCounts: Sendable, Equatable {
     }
 }
 
+extension BotCounts {
+    /// Adds `n` messages in the stored status `status` (a raw value; unknown ones mean a corrupt row).
+    mutating func add(_ n: Int, status: String) throws {
+        switch MessageStatus(rawValue: status) {
+        case .queued, .sending, .waiting: pending += n
+        case .delivered: delivered += n
+        case .failed: failed += n
+        case .expired: expired += n
+        case .cancelled: cancelled += n
+        case nil: throw StoreError(code: .corrupt, detail: "unknown message status")
+        }
+    }
+}
+
 /// A chat the bot may no longer write to (403: blocked, kicked, deactivated).
 public struct InactiveChat: Sendable, Equatable {
     public var bot: String

@@ -96,13 +96,7 @@ extension PostgresMessageStore {
                     last_error = \(message.lastError), ambiguous = \(message.ambiguous)
                 WHERE id = \(id)
                 """, logger: logger)
-            var claimed = owed
-            claimed.payload = body
-            claimed.messageAttempts = message.attempts
-            claimed.telegramMessageIDs = message.telegramMessageIDs
-            claimed.lastError = message.lastError
-            claimed.ambiguous = message.ambiguous
-            return claimed
+            return owed.claimed(payload: body, message: message)
         }
     }
 

@@ -120,16 +120,7 @@ public final class PostgresMessageStore: MessageStore {
         for row in byStatus {
             let bot: String = try row.at(0)
             let n = Int(try row.at(2) as Int64)
-            var counts = byBot[bot] ?? BotCounts(bot: bot)
-            switch MessageStatus(rawValue: try row.at(1)) {
-            case .queued, .sending, .waiting: counts.pending += n
-            case .delivered: counts.delivered += n
-            case .failed: counts.failed += n
-            case .expired: counts.expired += n
-            case .cancelled: counts.cancelled += n
-            case nil: throw StoreError(code: .corrupt, detail: "unknown message status")
-            }
-            byBot[bot] = counts
+            try byBot[bot, default: BotCounts(bot: bot)].add(n, status: try row.at(1))
         }
         for row in oldest {
             byBot[try row.at(0)]?.oldestPending = Date(storeMillis: try row.at(1))

@@ -108,13 +108,7 @@ extension SQLiteMessageStore {
                 arguments: [
                     body, message.attempts, TelegramIDs.encode(message.telegramMessageIDs), message.lastError, message.ambiguous, id,
                 ])
-            var claimed = owed
-            claimed.payload = body
-            claimed.messageAttempts = message.attempts
-            claimed.telegramMessageIDs = message.telegramMessageIDs
-            claimed.lastError = message.lastError
-            claimed.ambiguous = message.ambiguous
-            return claimed
+            return owed.claimed(payload: body, message: message)
         }
     }
 

@@ -95,16 +95,7 @@ public final class SQLiteMessageStore: MessageStore {
             for row in try Row.fetchAll(db, sql: "SELECT bot, status, n FROM bot_status_count") {
                 let bot: String = row[0]
                 let n: Int = row[2]
-                var counts = byBot[bot] ?? BotCounts(bot: bot)
-                switch MessageStatus(rawValue: row[1]) {
-                case .queued, .sending, .waiting: counts.pending += n
-                case .delivered: counts.delivered += n
-                case .failed: counts.failed += n
-                case .expired: counts.expired += n
-                case .cancelled: counts.cancelled += n
-                case nil: throw StoreError(code: .corrupt, detail: "unknown message status")
-                }
-                byBot[bot] = counts
+                try byBot[bot, default: BotCounts(bot: bot)].add(n, status: row[1])
             }
             let oldest = try db.cachedStatement(sql: """
                 SELECT created_at FROM message WHERE bot = ? AND status IN \(SQLiteSchema.pending)

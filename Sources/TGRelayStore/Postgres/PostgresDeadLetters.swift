@@ -26,6 +26,29 @@ extension PostgresMessageStore {
         }
     }
 
+    public func purge(ids: [Int64]) async throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        return try await transaction { [logger] connection in try await Self.purge(ids, connection, logger: logger) }
+    }
+
+    public func purgeDeadLetters(_ filter: DeadLetterFilter) async throws -> [Int64] {
+        try await transaction { [logger] connection in
+            let ids = try await Self.fetchDeadLetters(filter, connection, logger: logger).map(\.id)
+            return try await Self.purge(ids, connection, logger: logger)
+        }
+    }
+
+    /// Ledger rows are not linked by a foreign key and stay; a failed message's uploads (kept for a replay)
+    /// go with it.
+    private static func purge(_ ids: [Int64], _ connection: PostgresConnection, logger: Logger) async throws -> [Int64] {
+        let deleted = Set(try await connection.query(
+            "DELETE FROM message WHERE id = ANY(\(ids)) AND status = 'failed' RETURNING id", logger: logger
+        ).all().map { try $0.at(0, as: Int64.self) })
+        try await connection.query(
+            "DELETE FROM message_upload WHERE message_id = ANY(\(Array(deleted)))", logger: logger)
+        return ids.filter { deleted.contains($0) }
+    }
+
     /// Newest failure first. The reason filter is a case-insensitive substring match, as in SQLite.
     private static func fetchDeadLetters(
         _ filter: DeadLetterFilter, _ connection: PostgresConnection, logger: Logger

@@ -8,6 +8,7 @@ struct SimState {
     var limiter: RateLimiter
     var faults = FaultBook()
     var chats = ChatBook()
+    var files = FileBook()
     var recorder = Recorder()
     var rng: SeededRandom
     var bots: [Int64: BotUpdates] = [:]

@@ -39,7 +39,8 @@ public struct FakeFault: Sendable, Hashable {
         case revokedToken = "revoked_token"
         /// 400 `group chat was upgraded to a supergroup chat` with `migrate_to_chat_id`.
         case migrated
-        /// 429 with the given `retry_after`, not caused by any limit.
+        /// 429 with the given `retry_after`, not caused by any limit: on sends, and on other methods when the
+        /// fault names the method.
         case tooManyRequests = "too_many_requests"
         /// 400 `Bad Request: chat not found`.
         case chatNotFound = "chat_not_found"
@@ -202,14 +203,16 @@ struct FaultBook {
 
     /// Faults of `kinds` that affect this request. The rate is drawn and counts are used up here,
     /// so calling it means "inject".
+    /// With `namedMethodOnly`, only faults that name a method take part.
     mutating func take(
         _ kinds: Set<FakeFault.Kind>, bot: Int64?, chat: String?, method: String?, now: Double,
-        rng: inout SeededRandom
+        rng: inout SeededRandom, namedMethodOnly: Bool = false
     ) -> [FakeFault] {
         var hits: [FakeFault] = []
         for index in entries.indices {
             let e = entries[index]
-            guard kinds.contains(e.fault.kind), e.isActive(at: now), matches(e.fault, bot: bot, chat: chat, method: method)
+            guard kinds.contains(e.fault.kind), e.isActive(at: now), matches(e.fault, bot: bot, chat: chat, method: method),
+                !namedMethodOnly || e.fault.method != nil
             else { continue }
             if e.fault.rate < 1, rng.unit() >= e.fault.rate { continue }
             if let r = e.remaining { entries[index].remaining = r - 1 }

@@ -16,6 +16,9 @@ extension FakeTelegram {
         if Self.isSendingMethod(method) {
             return try genericSend(method: method, returns: returns, bot: bot, params: params)
         }
+        let now = clock.now()
+        let chatKey = params.string("chat_id").flatMap(FakeChatRef.init(parameter:))?.key
+        if let error = state.withLock({ $0.injectedTooManyRequests(bot: bot, chat: chatKey, method: method, now: now) }) { throw error }
         if params.has("chat_id") {
             let chat = try chatRef(params)
             try checkChat(bot: bot, chat: chat, method: method)
@@ -66,7 +69,8 @@ extension FakeTelegram {
         // sendVideoNote → "video_note": the message field named after the method.
         let kind = snakeCase(String(method.dropFirst(4)))
         var content = MessageFactory.captionContent(try TextValidation.caption(params))
-        if let file = try? inputFile(params, field: kind) {
+        let upload = try? inputFile(params, field: kind)
+        if let file = upload {
             content[kind] = MessageFactory.document(
                 digest: file.digest, size: file.size, fileName: file.fileName, mimeType: file.contentType)
         } else {
@@ -78,6 +82,7 @@ extension FakeTelegram {
             content[kind] = .object(payload)
         }
         let sent = try deliver(bot: bot, chat: chat, method: method, params: params, contents: [content])
+        if let upload { state.withLock { $0.files.add(bot: bot, kind: kind, media: content[kind], upload: upload) } }
         return Outcome(result: returns.hasPrefix("Array") ? .array(sent.messages) : sent.messages[0], recordIndices: sent.indices)
     }
 

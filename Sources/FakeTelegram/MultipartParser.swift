@@ -57,7 +57,7 @@ enum MultipartParser {
         guard let name, !name.isEmpty else { return }
         if fileName != nil {
             params.files[name] = UploadedFile(
-                fileName: fileName, contentType: contentType, size: content.count, digest: fnv1a(content))
+                fileName: fileName, contentType: contentType, size: content.count, digest: fnv1a(content), data: content)
         } else {
             params.values[name] = .string(String(decoding: content, as: UTF8.self))
         }

@@ -7,6 +7,8 @@ struct UploadedFile: Sendable, Hashable {
     var size: Int
     /// FNV-1a of the content: two uploads of the same bytes get the same file_unique_id.
     var digest: UInt64
+    /// The bytes of an upload (empty for a file given by URL or file_id): what getFile's path later serves.
+    var data: [UInt8] = []
 }
 
 /// The parameters of one Bot API call, merged from the query string and the body.

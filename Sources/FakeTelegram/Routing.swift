@@ -48,6 +48,9 @@ extension FakeTelegram {
             await channel.close()
             throw ConnectionDropped()
         }
+        if path.hasPrefix("/file/bot") {
+            return try await download(path: path, channel: channel)
+        }
         guard let route = BotRoute(path: path) else {
             return finish(BotAPIError.notFound.response)
         }
@@ -79,17 +82,7 @@ extension FakeTelegram {
             s.recorder.stats.requestsByMethod[methodName, default: 0] += 1
             return s.frontFaults(bot: bot, chat: chatKey, method: methodName, now: now)
         }
-        if front.delay > 0 {
-            try? await Task.sleep(for: .seconds(double: front.delay))
-        }
-        if let hangID = front.hangID {
-            await hold(hangID: hangID)
-            await channel.close()
-            throw ConnectionDropped()
-        }
-        if let response = front.response {
-            return finish(response)
-        }
+        if let response = try await apply(front, channel: channel) { return response }
 
         guard let bot else { return finish(BotAPIError.notFound.response) }
         if let allowed = configuration.allowedTokens, !allowed.contains(route.token) {
@@ -126,6 +119,20 @@ extension FakeTelegram {
             throw ConnectionDropped()
         }
         return finish(.ok(outcome.result, description: outcome.description))
+    }
+
+    /// Waits out a front-end delay, holds a hung request, or returns the front end's answer; nil lets the
+    /// request through.
+    func apply(_ front: FrontFaults, channel: ConnectionHandle) async throws -> Response? {
+        if front.delay > 0 {
+            try? await Task.sleep(for: .seconds(double: front.delay))
+        }
+        if let hangID = front.hangID {
+            await hold(hangID: hangID)
+            await channel.close()
+            throw ConnectionDropped()
+        }
+        return front.response.map(finish)
     }
 
     /// Counts the status of every answer that is actually sent.
@@ -172,6 +179,7 @@ extension FakeTelegram {
         case "setWebhook": return try setWebhook(bot: bot, params: params)
         case "deleteWebhook": return deleteWebhook(bot: bot, params: params)
         case "getWebhookInfo": return getWebhookInfo(bot: bot)
+        case "getFile": return try getFile(bot: bot, params: params)
         default: return try generic(method: method, returns: returns, bot: bot, params: params)
         }
     }

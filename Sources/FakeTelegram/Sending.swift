@@ -76,6 +76,7 @@ extension FakeTelegram {
                 digest: file.digest, size: file.size, fileName: file.fileName, mimeType: file.contentType)
         }
         let sent = try deliver(bot: bot, chat: chat, method: method, params: params, contents: [content])
+        state.withLock { $0.files.add(bot: bot, kind: field, media: content[field], upload: file) }
         return Outcome(result: sent.messages[0], recordIndices: sent.indices)
     }
 
@@ -212,6 +213,16 @@ extension SimState {
             }
         default: return .chatNotFound
         }
+    }
+
+    /// An injected 429 for a call that is not a send. Only faults that name the method apply, so a fault
+    /// meant for sends is not used up by the getUpdates or getMe calls around them.
+    mutating func injectedTooManyRequests(bot: Int64, chat: String?, method: String, now: Double) -> BotAPIError? {
+        guard let fault = faults.take([.tooManyRequests], bot: bot, chat: chat, method: method, now: now, rng: &rng, namedMethodOnly: true).first
+        else { return nil }
+        recorder.countFault(.tooManyRequests)
+        recorder.stats.injectedTooManyRequests += 1
+        return .tooManyRequests(retryAfter: fault.retryAfter)
     }
 
     /// Flood control for a send: an injected 429, or the limits.

@@ -6,6 +6,8 @@
 LIBRARY: ptb (python-telegram-bot), aiogram, telebot (pyTelegramBotAPI).
 SCENARIO:
   basics      send a text, upload a photo, edit the text, delete it, then poll for updates
+  polling     run the library's own polling loop (its Application / Dispatcher / infinity_polling) until
+              --count text messages were handled, then stop it as the library stops; prints their texts
   retries     send --count texts one after another while Telegram is down; the library's own retry
               handling (429 with retry_after from the relay) must end with every message sent once
   sequential  (ptb) --count texts to --chats chats, one after another, no rate limiter
@@ -84,6 +86,38 @@ async def ptb_basics(args):
             edited_id=edited.message_id, deleted=deleted, updates=[u.message.text for u in updates if u.message])
 
 
+async def ptb_polling(args):
+    from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+    received = []
+    done = asyncio.Event()
+
+    async def handle(update, context):
+        received.append(update.message.text)
+        if len(received) >= args.count:
+            done.set()
+
+    application = (
+        ApplicationBuilder().token(args.token).base_url(f"{args.relay}/bot").base_file_url(f"{args.relay}/file/bot").build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, handle))
+    async with application:
+        await application.updater.start_polling(timeout=1, poll_interval=0)
+        await application.start()
+        await wait_for(done)
+        # As PTB stops: the updater's last getUpdates confirms what it fetched.
+        await application.updater.stop()
+        await application.stop()
+    return dict(texts=received)
+
+
+async def wait_for(event, seconds=60):
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
 async def ptb_retries(args):
     stats = {"retry_after": 0}
     async with ptb_bot(args) as bot:
@@ -159,6 +193,27 @@ async def aiogram_basics(args):
         await bot.session.close()
 
 
+async def aiogram_polling(args):
+    from aiogram import Dispatcher
+
+    received = []
+    done = asyncio.Event()
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def handle(message):
+        received.append(message.text)
+        if len(received) >= args.count:
+            done.set()
+
+    bot = aiogram_bot(args)
+    polling = asyncio.create_task(dispatcher.start_polling(bot, polling_timeout=1, handle_signals=False))
+    await wait_for(done)
+    await dispatcher.stop_polling()
+    await polling
+    return dict(texts=received)
+
+
 async def aiogram_retries(args):
     stats = {"retry_after": 0}
     bot = aiogram_bot(args)
@@ -214,6 +269,25 @@ async def telebot_basics(args):
         edited_id=edited.message_id, deleted=deleted, updates=[u.message.text for u in updates if u.message])
 
 
+async def telebot_polling(args):
+    import threading
+
+    bot = telebot_bot(args)
+    received = []
+
+    @bot.message_handler(func=lambda message: True)
+    def handle(message):
+        received.append(message.text)
+        if len(received) >= args.count:
+            bot.stop_polling()
+
+    deadline = threading.Timer(60, bot.stop_polling)
+    deadline.start()
+    bot.infinity_polling(timeout=5, long_polling_timeout=1)
+    deadline.cancel()
+    return dict(texts=received)
+
+
 async def telebot_retries(args):
     stats = {"retry_after": 0}
     bot = telebot_bot(args)
@@ -230,12 +304,15 @@ ARGS = None
 SCENARIOS = {
     ("ptb", "basics"): ptb_basics,
     ("ptb", "retries"): ptb_retries,
+    ("ptb", "polling"): ptb_polling,
     ("ptb", "sequential"): lambda args: ptb_flood(args, concurrent=False),
     ("ptb", "gather"): lambda args: ptb_flood(args, concurrent=True),
     ("aiogram", "basics"): aiogram_basics,
     ("aiogram", "retries"): aiogram_retries,
+    ("aiogram", "polling"): aiogram_polling,
     ("telebot", "basics"): telebot_basics,
     ("telebot", "retries"): telebot_retries,
+    ("telebot", "polling"): telebot_polling,
 }
 
 

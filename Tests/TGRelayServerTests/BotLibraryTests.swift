@@ -35,6 +35,33 @@ struct BotLibraryTests {
         #expect(bed.telegram.stats().limitViolations == 0)
     }
 
+    /// With inbound updates on, each library's own polling loop reads updates from the relay's inbox and
+    /// confirms them with its offset: the first run handles the five waiting updates once, in order; whatever
+    /// the library confirmed never comes back, across a SIGKILL of the relay, and a second run gets exactly
+    /// what it left unconfirmed followed by the updates that arrived while the relay was down.
+    @Test(arguments: libraries)
+    func pollsUpdatesFromTheRelaysInboxWithTelegramsOffsetSemantics(library: String) async throws {
+        let bed = try await TestBed(config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        let first = (0..<5).map { "first \(library) \($0)" }
+        for text in first { _ = try bed.telegram.injectMessage(bot: TestBed.botID, chatID: 42, text: text) }
+
+        let run1 = try await BotLibraryScript.run(library, "polling", bed: bed, arguments: ["--count", "5"]).result
+        #expect(run1["texts"] as? [String] == first, "each update once, in update_id order")
+        let unconfirmed = try #require(try await bed.inboxStatus()["unconfirmed"] as? Int)
+        if library == "ptb" { #expect(unconfirmed == 0, "PTB confirms what it fetched when it stops") }
+
+        bed.relay.kill9()
+        let second = (0..<3).map { "second \(library) \($0)" }
+        for text in second { _ = try bed.telegram.injectMessage(bot: TestBed.botID, chatID: 42, text: text) }
+        try await bed.relay.start(http: bed.http)
+        let expected = Array(first.suffix(unconfirmed)) + second
+        let run2 = try await BotLibraryScript.run(library, "polling", bed: bed, arguments: ["--count", "\(expected.count)"]).result
+        #expect(run2["texts"] as? [String] == expected, "only what the library left unconfirmed comes back (\(unconfirmed))")
+        #expect(bed.telegram.pendingUpdates(bot: TestBed.botID).isEmpty, "the relay confirmed to Telegram everything it stored")
+        #expect(try await bed.inboxStatus()["stored"] as? Int == 8)
+    }
+
     /// Telegram is down for a while: each send waits its share, answers 429 with the relay's estimate, and
     /// the library's resend attaches to the queued message, so each is delivered once, in order.
     @Test(arguments: libraries)

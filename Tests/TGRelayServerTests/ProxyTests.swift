@@ -97,7 +97,7 @@ struct ProxyTests {
         let bed = try await TestBed.rest()
         defer { Task { try await bed.shutdown() } }
         // Telegram's answers come back byte for byte, its errors included; file downloads keep their path
-        // (the simulator serves no files: its 404 comes back).
+        // (an unknown path: the simulator's 404 comes back).
         let calls: [(String, HTTPMethod, String?, [UInt8]?)] = [
             ("/bot\(TestBed.token)/getMe", .GET, nil, nil),
             ("/bot\(TestBed.token)/getChat", .POST, "application/json", Array("{}".utf8)),

@@ -41,11 +41,11 @@ struct TelegramEnvelope {
     init() {}
 
     init(_ bytes: [UInt8]) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return }
-        ok = object["ok"] as? Bool ?? false
-        errorCode = (object["error_code"] as? NSNumber)?.intValue
-        description = object["description"] as? String
-        retryAfter = ((object["parameters"] as? [String: Any])?["retry_after"] as? NSNumber)?.intValue
+        guard let object = (try? JSONParser.parse(bytes))?.objectValue else { return }
+        ok = object["ok"]?.boolValue ?? false
+        errorCode = object["error_code"]?.int64Value.map { Int(clamping: $0) }
+        description = object["description"]?.stringValue
+        retryAfter = object["parameters"]?["retry_after"]?.int64Value.map { Int(clamping: $0) }
     }
 }
 

@@ -117,18 +117,11 @@ extension Dispatcher {
         if await noteAnswer(answer, lane: lane, endpoint: endpoint, departed: departed, at: at) {
             decision = decision.heldByOutage(answer: answer, message: head)
         }
-        do {
-            // The chat is inactive before its message reads as failed, so whoever sees the failure
-            // also sees the chat listed as inactive.
-            if case .markChatInactive(let reason) = decision.effect {
-                try await store.setChatInactive(bot: lane.bot, chat: lane.chat, reason: reason, now: at)
-            }
-            try await recorder.record(
-                AttemptRecord(message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration))
-        } catch {
-            // Not recorded: the message stays `sending` (a restart recovers it as ambiguous).
-            logger.error("store error while recording an attempt; lane retries in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
-            await finishAttempt(lane: lane, effect: .none, answer: nil, at: at, next: Date().addingTimeInterval(1))
+        let attempt = AttemptRecord(
+            message: head, endpoint: endpoint, response: response, answer: answer, decision: decision, at: at, duration: duration)
+        guard await recordUntilStored(attempt, decision: decision, lane: lane, at: at) else {
+            // Shutting down with the store still refusing: the message stays `sending`, and the next start
+            // retries it as ambiguous. The lane is not handed back, so nothing behind it overtakes it.
             return
         }
         if decision.newStatus.isFinal { waiters.signal(head.id) }
@@ -137,6 +130,32 @@ extension Dispatcher {
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         await finishAttempt(lane: lane, effect: decision.effect, answer: answer, at: at, next: decision.newStatus.isFinal ? at : decision.notBefore ?? at)
+    }
+
+    /// Stores the attempt (and, first, an inactive chat), retrying each second while the store refuses (full,
+    /// locked, down). The answer is known and the message is `sending`: the lane must not move on before
+    /// the outcome is stored, and a lane handed back with its head still `sending` would be picked up
+    /// again at once, over and over. Returns false when the relay stops before the store takes it.
+    private nonisolated func recordUntilStored(_ attempt: AttemptRecord, decision: DeliveryDecision.Decision, lane: LaneKey, at: Date) async -> Bool {
+        var failures = 0
+        while true {
+            do {
+                // The chat is inactive before its message reads as failed, so whoever sees the failure
+                // also sees the chat listed as inactive.
+                if case .markChatInactive(let reason) = decision.effect {
+                    try await store.setChatInactive(bot: lane.bot, chat: lane.chat, reason: reason, now: at)
+                }
+                try await recorder.record(attempt)
+                if failures > 0 { logger.notice("attempt recorded after store errors", metadata: ["lane": "\(lane)", "failures": "\(failures)"]) }
+                return true
+            } catch {
+                failures += 1
+                let level: Logger.Level = failures == 1 ? .error : .debug
+                logger.log(level: level, "store error while recording an attempt; retrying in 1 s", metadata: ["lane": "\(lane)", "error": "\(error)"])
+            }
+            if await isStopping { return false }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     /// Applies what an answer means beyond its message, then hands the lane back: one trip to the actor.

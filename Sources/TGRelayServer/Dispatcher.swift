@@ -49,6 +49,7 @@ public actor Dispatcher: Service {
     /// Lanes reported by `lanesChanged`, not yet taken in by the actor.
     private let newWork = Mutex<[LaneKey]>([])
     private var stopping = false
+    var isStopping: Bool { stopping }
     private var sleeper: CheckedContinuation<Void, Never>?
     private var wakePending = false
 

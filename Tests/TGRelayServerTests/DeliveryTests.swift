@@ -122,6 +122,43 @@ struct DeliveryTests {
         for chat in 0..<20 { #expect(bed.deliveredTexts(chat: String(40_000 + chat)) == ["graceful \(chat)"]) }
     }
 
+    /// Telegram answered, but the store refuses to record it (another process holds the database's write
+    /// lock past the busy timeout): the relay keeps the answer and records it once the store takes it,
+    /// without sending again and without the lane moving on meanwhile.
+    @Test func answerThatCannotBeRecordedIsRecordedLaterNotSentAgain() async throws {
+        let bed = try await TestBed(limits: .off)
+        defer { Task { try await bed.shutdown() } }
+        var slow = FakeFault(kind: .latency)
+        slow.latencyMs = 1500
+        slow.method = "sendMessage"
+        try bed.telegram.addFault(slow)
+        let first = try await bed.send(chat: 61_000, text: "first")
+        let second = try await bed.send(chat: 61_000, text: "second")
+        _ = try await eventually(timeout: .seconds(10), every: .milliseconds(20)) {
+            try await bed.message(first)["status"] as? String == "sending"
+        }
+        // Holds the write lock for 7 s, beyond the store's 5 s busy timeout, while the answer is on its way.
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        locker.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10); "
+                + "c.execute('BEGIN EXCLUSIVE'); time.sleep(7); c.execute('COMMIT')",
+            bed.relay.databasePath,
+        ]
+        try locker.run()
+        let final = try await bed.waitFinal([first, second], timeout: .seconds(40))
+        locker.waitUntilExit()
+        #expect(locker.terminationStatus == 0, "the lock holder ran")
+        #expect(final[first]?["status"] as? String == "delivered")
+        #expect(final[first]?["ambiguous"] as? Bool == false, "the answer was kept, not guessed")
+        #expect(final[second]?["status"] as? String == "delivered")
+        #expect(bed.deliveredTexts(chat: "61000") == ["first", "second"], "each once, in order")
+        #expect(bed.telegram.stats().duplicatePayloads == 0)
+        #expect(bed.relay.logText.contains("attempt recorded after store errors"))
+        #expect(try await bed.ledger(messageID: first).count == 1)
+    }
+
     @Test func fullStoreAnswers503AndLosesNothingAlreadyAccepted() async throws {
         let bed = try await TestBed(limits: .off, config: ["options": ["database_max_bytes": 400_000]])
         defer { Task { try await bed.shutdown() } }

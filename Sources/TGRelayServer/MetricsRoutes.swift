@@ -4,16 +4,18 @@ import NIOCore
 import TGRelayStore
 
 /// `GET /metrics`: Prometheus text format. Counters are kept as things happen; queue, dead-letter and
-/// circuit gauges are read from the store and the dispatcher at scrape time, so they are never stale.
+/// circuit gauges (and the active alerts) are read from the store and the dispatcher at scrape time, so they are never stale.
 struct MetricsRoutes {
     let store: any MessageStore
     let dispatcher: Dispatcher
+    let alerts: AlertMonitor
 
     func register(on router: RouterGroup<RelayRequestContext>) {
         router.get("metrics") { _, _ in
             let counts = try await storeCall { try await store.counts() }
             let circuits = await dispatcher.circuitReadings()
             dispatcher.metrics.record(counts: counts, circuits: circuits, now: Date())
+            dispatcher.metrics.record(alerts: await alerts.activeAlerts, bots: alerts.botNames)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: dispatcher.metrics.exposition())))

@@ -67,7 +67,7 @@ public enum RelayApplication {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         // Behind the API key like the REST API: a Prometheus scrape job sends it as `authorization: credentials:`.
-        MetricsRoutes(store: store, dispatcher: dispatcher).register(on: router.group().add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)))
+        MetricsRoutes(store: store, dispatcher: dispatcher, alerts: alerts).register(on: router.group().add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)))
         DashboardRoutes(store: store, dispatcher: dispatcher, access: DashboardAccess(apiKeys: configuration.apiKeys)).register(on: router)
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         MessageRoutes(store: store, configuration: configuration, dispatcher: dispatcher).register(on: v1)

@@ -67,6 +67,17 @@ public final class RelayMetrics: Sendable {
         }
     }
 
+    /// One gauge per bot and alert kind: how many alerts of that kind hold now (circuit alerts count per
+    /// endpoint). Every kind is set for every bot, so a resolved alert reads 0 rather than its last value.
+    func record(alerts: [Alert], bots: [String]) {
+        for bot in bots {
+            for kind in AlertKind.allCases {
+                let active = alerts.filter { $0.key.bot == bot && $0.key.kind == kind }.count
+                gauge("tgrelay_alerts_active", [("bot", bot), ("alert", kind.rawValue)]).record(active)
+            }
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     func exposition() -> [UInt8] {
         registry.emitToBuffer()

@@ -41,6 +41,12 @@ struct AlertTests {
         receiver.received.map { "\($0.json["alert"] as? String ?? "?"):\($0.json["state"] as? String ?? "?")" }
     }
 
+    /// `tgrelay_alerts_active` of the default bot for one alert kind, scraped from `/metrics`.
+    private func alertGauge(_ bed: TestBed, _ kind: String) async throws -> Double? {
+        let scrape = try await bed.http.json(.GET, bed.relay.baseURL + "/metrics", headers: bed.authorization)
+        return PrometheusText(scrape.body as? String ?? "")["tgrelay_alerts_active", ["bot": "default", "alert": kind]]
+    }
+
     func activeAlerts(_ bed: TestBed) async throws -> [String] {
         let alerts = try await bed.http.json(.GET, bed.api + "/status")["alerts"] as? [[String: Any]] ?? []
         return alerts.compactMap { $0["alert"] as? String }
@@ -68,6 +74,9 @@ struct AlertTests {
             #expect(try await bed.post("/messages/batch", ["messages": messages]).status == 202)
             #expect(try await eventually(timeout: .seconds(10)) { Set(posted(receiver)).isSuperset(of: ["queue_depth:raised", "circuit_open:raised"]) })
             #expect(Set(try await activeAlerts(bed)).isSuperset(of: ["queue_depth", "circuit_open"]))
+            #expect(try await alertGauge(bed, "queue_depth") == 1)
+            #expect(try await alertGauge(bed, "circuit_open") == 1)
+            #expect(try await alertGauge(bed, "token_revoked") == 0)
             let circuit = receiver.received.first { $0.json["alert"] as? String == "circuit_open" }?.json
             #expect(circuit?["endpoint"] as? String == bed.telegram.baseURL)
             #expect(circuit?["bot"] as? String == "default")
@@ -75,6 +84,8 @@ struct AlertTests {
             try await Task.sleep(for: .seconds(1))
             try checkPairs(receiver, kinds: ["queue_depth", "circuit_open"])
             #expect(try await activeAlerts(bed).isEmpty)
+            #expect(try await alertGauge(bed, "queue_depth") == 0, "a resolved alert reads 0 in /metrics")
+            #expect(try await alertGauge(bed, "circuit_open") == 0)
             #expect(bed.relay.logText.contains("alert raised"))
             #expect(bed.relay.logText.contains("alert resolved"))
         }

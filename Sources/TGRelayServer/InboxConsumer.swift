@@ -31,7 +31,8 @@ struct BotAPIAnswer: Sendable, Equatable {
 }
 
 /// The app's side of the inbox, with Telegram's semantics: `getUpdates` served from the store (an offset
-/// confirms every update below it, `limit`, long polling up to 50 s, sticky `allowed_updates`, 409 for the
+/// confirms every update below it, `limit`, long polling up to 50 s, `allowed_updates` kept in the store until
+/// given again (and asked of Telegram by the poller), 409 for the
 /// older of two concurrent polls), and `setWebhook`/`deleteWebhook`/`getWebhookInfo`, which configure the
 /// relay's push to the app instead of Telegram's webhook (the relay keeps its own connection to Telegram).
 ///
@@ -39,8 +40,6 @@ struct BotAPIAnswer: Sendable, Equatable {
 actor InboxConsumer: ProxyInboundMethods {
     let store: any MessageStore
     let signal: UpdateSignal
-    /// Telegram keeps `allowed_updates` until the next call that gives it.
-    private var allowedUpdates: [String: [String]] = [:]
     /// The poll that owns each bot; an older one still waiting is answered 409.
     private var activePoll: [String: Int] = [:]
     private var nextPoll = 0
@@ -66,7 +65,8 @@ actor InboxConsumer: ProxyInboundMethods {
             case "setWebhook":
                 return try await setWebhook(
                     bot: bot, url: p.string("url") ?? "", secretToken: p.string("secret_token"),
-                    allowedUpdates: p.strings("allowed_updates"), dropPending: p.bool("drop_pending_updates"))
+                    allowedUpdates: p.strings("allowed_updates"), dropPending: p.bool("drop_pending_updates"),
+                    maxConnections: Int(p.int("max_connections") ?? 40))
             case "deleteWebhook":
                 return try await deleteWebhook(bot: bot, dropPending: p.bool("drop_pending_updates"))
             case "getWebhookInfo":
@@ -84,8 +84,15 @@ actor InboxConsumer: ProxyInboundMethods {
     func getUpdates(bot: String, offset: Int64, limit: Int, timeout: Double, allowedUpdates given: [String]?) async throws -> BotAPIAnswer {
         let limit = max(1, min(100, limit))
         let deadline = ContinuousClock.now + .milliseconds(Int(max(0, min(50, timeout)) * 1000))
-        if let given { allowedUpdates[bot] = given.isEmpty ? nil : given }
-        guard try await store.inboxSettings(bot: bot).push == nil else { return .webhookActive }
+        let settings = try await store.inboxSettings(bot: bot)
+        guard settings.push == nil else { return .webhookActive }
+        // Telegram keeps `allowed_updates` until a call gives it again; the store keeps it across restarts,
+        // and the poller asks Telegram for these types.
+        var types = settings.consumerAllowedUpdates
+        if let given, (given.isEmpty ? nil : given) != types {
+            types = given.isEmpty ? nil : given
+            try await store.setConsumerAllowedUpdates(bot: bot, types)
+        }
         nextPoll += 1
         let poll = nextPoll
         activePoll[bot] = poll
@@ -95,7 +102,7 @@ actor InboxConsumer: ProxyInboundMethods {
         while true {
             let seen = signal.generation(bot: bot)
             guard activePoll[bot] == poll else { return .otherPoll }
-            let updates = try await store.pendingUpdates(bot: bot, from: from, types: allowedUpdates[bot], limit: limit)
+            let updates = try await store.pendingUpdates(bot: bot, from: from, types: types, limit: limit)
             guard activePoll[bot] == poll else { return .otherPoll }
             let now = ContinuousClock.now
             if !updates.isEmpty || now >= deadline || Task.isCancelled {
@@ -120,7 +127,10 @@ actor InboxConsumer: ProxyInboundMethods {
         return first.updateID
     }
 
-    func setWebhook(bot: String, url: String, secretToken: String?, allowedUpdates: [String]?, dropPending: Bool) async throws -> BotAPIAnswer {
+    /// `maxConnections` is clamped to 1–100, as Telegram does.
+    func setWebhook(
+        bot: String, url: String, secretToken: String?, allowedUpdates: [String]?, dropPending: Bool, maxConnections: Int = 40
+    ) async throws -> BotAPIAnswer {
         let url = url.trimmingCharacters(in: .whitespaces)
         if url.isEmpty { return try await deleteWebhook(bot: bot, dropPending: dropPending) }
         guard AcceptRequest.isHTTPURL(url) else { throw BotAPIAnswer.Failure(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook") }
@@ -131,7 +141,9 @@ actor InboxConsumer: ProxyInboundMethods {
                 throw BotAPIAnswer.Failure(400, "Bad Request: secret token contains unallowed characters")
             }
         }
-        let target = PushTarget(url: url, secretToken: secret, allowedUpdates: allowedUpdates.flatMap { $0.isEmpty ? nil : $0 })
+        let target = PushTarget(
+            url: url, secretToken: secret, allowedUpdates: allowedUpdates.flatMap { $0.isEmpty ? nil : $0 },
+            maxConnections: min(100, max(1, maxConnections)))
         if try await store.inboxSettings(bot: bot).push == target, !dropPending {
             return .result(.bool(true), description: "Webhook is already set")
         }
@@ -156,7 +168,7 @@ actor InboxConsumer: ProxyInboundMethods {
             "pending_update_count": .number(JSONNumber(Int64(pending))),
         ]
         if let push {
-            info["max_connections"] = .number(JSONNumber(40))
+            info["max_connections"] = .number(JSONNumber(Int64(push.maxConnections)))
             if let allowed = push.allowedUpdates { info["allowed_updates"] = .array(allowed.map { .string($0) }) }
         }
         return .result(.object(info))

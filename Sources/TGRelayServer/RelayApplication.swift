@@ -10,7 +10,7 @@ import TelegramBotAPI
 
 /// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
 /// dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender, (when
-/// `inbound.enabled`) the update poller and pusher and (unless retention is off) the housekeeper, with
+/// `inbound.enabled` for any bot) the update poller and pusher and (unless retention is off) the housekeeper, with
 /// graceful shutdown (the server stops first, then in-flight sends finish).
 public enum RelayApplication {
     public static func build(
@@ -29,7 +29,7 @@ public enum RelayApplication {
             services.append(callbacks)
         }
         let inbox = InboxServices(store: store, dispatcher: dispatcher)
-        if configuration.inbound.enabled {
+        if configuration.inboundEnabled {
             services.append(
                 UpdatePoller(
                     configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), ingest: inbox.ingest,
@@ -78,7 +78,7 @@ public enum RelayApplication {
         WebhookRoutes(store: store, configuration: configuration, ingest: inbox.ingest).register(on: router)
         // The Bot API proxy authenticates by bot token, not API key (see ProxyRoutes). Its inbound methods are
         // served from the inbox when inbound updates are on, else passed through to Telegram.
-        let inbound: (any ProxyInboundMethods)? = configuration.inbound.enabled ? inbox.consumer : nil
+        let inbound: (any ProxyInboundMethods)? = configuration.inboundEnabled ? inbox.consumer : nil
         ProxyRoutes(configuration: configuration, store: store, dispatcher: dispatcher, inbound: inbound).register(on: router)
         return router
     }

@@ -11,6 +11,8 @@ public struct RelayConfiguration: Sendable {
         public var paidBroadcast: Bool
         /// What a message of this bot falls back to when it gives none of its own.
         public var fallback: Fallback?
+        /// This bot's inbound settings: `inbound.*` with its own `bot.<name>.inbound.*` on top.
+        public var inbound = Inbound()
 
         public init(name: String, token: String, perSecond: Double = 30, paidBroadcast: Bool = false, fallback: Fallback? = nil) {
             self.name = name

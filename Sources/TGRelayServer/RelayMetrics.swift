@@ -78,6 +78,19 @@ public final class RelayMetrics: Sendable {
         }
     }
 
+    /// Sets the inbox gauges per bot: updates kept, the consumer's lag (unconfirmed, or not yet pushed), the
+    /// age of the oldest of those, and pushes given up.
+    func record(inbox: [InboxCounts], now: Date) {
+        for counts in inbox {
+            let bot = [("bot", counts.bot)]
+            gauge("tgrelay_inbox_stored", bot).record(counts.stored)
+            gauge("tgrelay_inbox_unconfirmed", bot).record(counts.unconfirmed)
+            let age = counts.oldestUnconfirmed.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            gauge("tgrelay_inbox_oldest_unconfirmed_seconds", bot).record(age)
+            gauge("tgrelay_inbox_push_failed", bot).record(counts.pushFailed)
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     func exposition() -> [UInt8] {
         registry.emitToBuffer()

@@ -49,7 +49,7 @@ struct UpdatePoller: Service {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                for bot in configuration.bots {
+                for bot in configuration.bots where bot.inbound.enabled {
                     group.addTask { await poll(bot) }
                 }
                 group.addTask { await pruneLoop() }
@@ -84,7 +84,7 @@ struct UpdatePoller: Service {
             }
             board.update(bot.name) { $0.mode = "polling" }
             let endpoint = configuration.telegramEndpoints[failures % configuration.telegramEndpoints.count]
-            switch await getUpdates(bot, endpoint: endpoint, offset: settings.lastUpdateID.map { $0 + 1 }) {
+            switch await getUpdates(bot, endpoint: endpoint, offset: settings.lastUpdateID.map { $0 + 1 }, allowedUpdates: Self.allowedUpdates(bot, settings)) {
             case .stored:
                 failures = 0
                 if inConflict {
@@ -110,26 +110,35 @@ struct UpdatePoller: Service {
                 logger.error(
                     "polling conflict: another getUpdates or a webhook is active for this bot",
                     metadata: ["bot": "\(bot.name)", "description": "\(description)"])
-                let delay = configuration.inbound.pollBackoff.delay(afterFailures: failures, conflict: true, random: &random)
+                let delay = bot.inbound.pollBackoff.delay(afterFailures: failures, conflict: true, random: &random)
                 try? await Task.sleep(for: .seconds(delay))
             case .failed(let reason, let retryAfter):
                 failures += 1
                 board.update(bot.name) { $0.lastError = reason }
                 logger.warning("getUpdates failed", metadata: ["bot": "\(bot.name)", "error": "\(reason)"])
-                let delay = retryAfter ?? configuration.inbound.pollBackoff.delay(afterFailures: failures, conflict: false, random: &random)
+                let delay = retryAfter ?? bot.inbound.pollBackoff.delay(afterFailures: failures, conflict: false, random: &random)
                 try? await Task.sleep(for: .seconds(delay))
             }
         }
     }
 
+    /// The update types to ask Telegram for: the bot's configured ones, else what the app asked the relay
+    /// for (its push target's while one is set, else its getUpdates'), else Telegram's default. Always sent,
+    /// so a narrowing the app takes back also ends at Telegram, which otherwise keeps the previous setting.
+    static func allowedUpdates(_ bot: RelayConfiguration.Bot, _ settings: InboxSettings) -> [String] {
+        bot.inbound.allowedUpdates ?? (settings.push.map(\.allowedUpdates) ?? settings.consumerAllowedUpdates) ?? []
+    }
+
     /// One getUpdates call; its batch is committed before this returns `.stored`.
-    private func getUpdates(_ bot: RelayConfiguration.Bot, endpoint: String, offset: Int64?) async -> Outcome {
-        var params: [String: JSONValue] = ["timeout": .number(JSONNumber(Int64(configuration.inbound.pollTimeout))), "limit": .number(JSONNumber(100))]
+    private func getUpdates(_ bot: RelayConfiguration.Bot, endpoint: String, offset: Int64?, allowedUpdates: [String]) async -> Outcome {
+        var params: [String: JSONValue] = [
+            "timeout": .number(JSONNumber(Int64(bot.inbound.pollTimeout))), "limit": .number(JSONNumber(100)),
+            "allowed_updates": .array(allowedUpdates.map { .string($0) }),
+        ]
         if let offset { params["offset"] = .number(JSONNumber(offset)) }
-        if let allowed = configuration.inbound.allowedUpdates { params["allowed_updates"] = .array(allowed.map { .string($0) }) }
         let response = await client.call(
             endpoint: endpoint, token: bot.token, method: "getUpdates", json: Array(CanonicalJSON.serialize(.object(params)).utf8),
-            timeout: .seconds(configuration.inbound.pollTimeout + 15))
+            timeout: .seconds(bot.inbound.pollTimeout + 15))
         guard case .answer(let status, let body) = response else {
             if case .failure(let failure) = response { return .failed("\(failure)", retryAfter: nil) }
             return .failed("no answer", retryAfter: nil)

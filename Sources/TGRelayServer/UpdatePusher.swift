@@ -7,7 +7,8 @@ import TGRelayStore
 
 /// Pushes stored updates to the app's URL (set by `setWebhook` on the relay's proxy): the update's own JSON,
 /// as Telegram would POST it, with `X-Telegram-Bot-Api-Secret-Token` when the app gave one and the relay's
-/// signature when `callbacks.secret` is set. One update per chat at a time, in update_id order; a failed POST
+/// signature when `callbacks.secret` is set. One update per chat at a time, in update_id order, and per bot
+/// at most the `max_connections` the app gave setWebhook (default 40); a failed POST
 /// is retried by `inbound.push_*` (exponential backoff) and dead-lettered at the horizon.
 ///
 /// At least once: the update is marked done only after a 2xx, so a crash between the POST and that record
@@ -15,15 +16,17 @@ import TGRelayStore
 actor UpdatePusher: Service {
     let store: any MessageStore
     let poster: SignedPost
-    let policy: CallbackPolicy
+    let configuration: RelayConfiguration
     let logger: Logger
     let maxConcurrent = 32
     private var random = SystemRandomNumberGenerator()
+    /// Pushes in flight per bot, held to its push target's `max_connections`.
+    private var inFlight: [String: Int] = [:]
 
     init(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, logger: Logger) {
         self.store = store
         poster = SignedPost(http: http, secret: configuration.callbacks.secret, timeout: configuration.inbound.pushTimeout)
-        policy = configuration.inbound.pushPolicy
+        self.configuration = configuration
         self.logger = logger
     }
 
@@ -51,6 +54,11 @@ actor UpdatePusher: Service {
         }
         // Removed by deleteWebhook since the update was read: it waits for getUpdates instead.
         guard let target else { return }
+        // At setWebhook's max_connections the update stays due: the next round of the loop picks it up.
+        guard inFlight[update.bot, default: 0] < target.maxConnections else { return }
+        inFlight[update.bot, default: 0] += 1
+        defer { inFlight[update.bot, default: 0] -= 1 }
+        let policy = configuration.bot(named: update.bot)?.inbound.pushPolicy ?? configuration.inbound.pushPolicy
         var headers = [("X-Tgrelay-Bot", update.bot)]
         if let token = target.secretToken { headers.append(("X-Telegram-Bot-Api-Secret-Token", token)) }
         let error = await poster.send(to: target.url, body: Array(update.json.utf8), event: "update.\(update.type)", headers: headers)

@@ -62,11 +62,14 @@ public struct PushTarget: Sendable, Equatable {
     public var secretToken: String?
     /// The update types to push; nil for all.
     public var allowedUpdates: [String]?
+    /// setWebhook's `max_connections` (1–100, Telegram's default 40): most pushes in flight at once.
+    public var maxConnections: Int
 
-    public init(url: String, secretToken: String? = nil, allowedUpdates: [String]? = nil) {
+    public init(url: String, secretToken: String? = nil, allowedUpdates: [String]? = nil, maxConnections: Int = 40) {
         self.url = url
         self.secretToken = secretToken
         self.allowedUpdates = allowedUpdates
+        self.maxConnections = maxConnections
     }
 }
 
@@ -76,11 +79,15 @@ public struct InboxSettings: Sendable, Equatable {
     public var push: PushTarget?
     /// The offset the relay's own getUpdates confirms with is this + 1: only what is committed is confirmed.
     public var lastUpdateID: Int64?
+    /// The update types the app last asked for with getUpdates' `allowed_updates` (sticky, as at Telegram,
+    /// also across restarts); nil: never given, or an empty list (Telegram's default).
+    public var consumerAllowedUpdates: [String]?
 
-    public init(mode: InboundMode = .polling, push: PushTarget? = nil, lastUpdateID: Int64? = nil) {
+    public init(mode: InboundMode = .polling, push: PushTarget? = nil, lastUpdateID: Int64? = nil, consumerAllowedUpdates: [String]? = nil) {
         self.mode = mode
         self.push = push
         self.lastUpdateID = lastUpdateID
+        self.consumerAllowedUpdates = consumerAllowedUpdates
     }
 }
 
@@ -129,6 +136,8 @@ public protocol InboxStore: Sendable {
     /// Sets (or with nil removes) the push target. Setting it makes every pending update of an accepted type
     /// owed from `now`; with `dropPending` pending updates become done first (Telegram's drop_pending_updates).
     func setPushTarget(bot: String, _ target: PushTarget?, dropPending: Bool, now: Date) async throws
+    /// Keeps the app's getUpdates `allowed_updates` (nil or empty: Telegram's default).
+    func setConsumerAllowedUpdates(bot: String, _ types: [String]?) async throws
 
     /// Pushes due at `now`: for each (bot, chat) with a push target, its oldest pending update if due, so
     /// that a chat's updates go out one after the other. Oldest due first.
@@ -156,14 +165,26 @@ extension PushTarget {
 extension InboxSettings {
     /// The settings as the drivers store them: a webhook secret means webhook mode, allowed updates are
     /// comma-separated.
-    init(lastUpdateID: Int64?, webhookSecret: String?, pushURL: String?, pushSecretToken: String?, pushAllowedUpdates: String?) {
+    init(
+        lastUpdateID: Int64?, webhookSecret: String?, pushURL: String?, pushSecretToken: String?, pushAllowedUpdates: String?,
+        pushMaxConnections: Int?, consumerAllowedUpdates: String?
+    ) {
         self.init(
             mode: webhookSecret.map { .webhook(secret: $0) } ?? .polling,
             push: pushURL.map {
                 PushTarget(
-                    url: $0, secretToken: pushSecretToken,
-                    allowedUpdates: pushAllowedUpdates.map { $0.split(separator: ",").map(String.init) })
+                    url: $0, secretToken: pushSecretToken, allowedUpdates: Self.types(pushAllowedUpdates),
+                    maxConnections: pushMaxConnections ?? 40)
             },
-            lastUpdateID: lastUpdateID)
+            lastUpdateID: lastUpdateID, consumerAllowedUpdates: Self.types(consumerAllowedUpdates))
+    }
+
+    /// Update types as both drivers keep them: comma-separated, NULL for none.
+    static func types(_ column: String?) -> [String]? {
+        column.map { $0.split(separator: ",").map(String.init) }
+    }
+
+    static func column(_ types: [String]?) -> String? {
+        types.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
     }
 }

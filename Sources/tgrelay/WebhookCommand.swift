@@ -59,7 +59,7 @@ struct WebhookCommand: AsyncParsableCommand {
             let secret = Self.newSecret()
             try await store.setInboundMode(bot: bot.name, .webhook(secret: secret))
             var params: [String: JSONValue] = ["url": .string(url), "secret_token": .string(secret)]
-            if let allowed = configuration.inbound.allowedUpdates { params["allowed_updates"] = .array(allowed.map { .string($0) }) }
+            if let allowed = bot.inbound.allowedUpdates { params["allowed_updates"] = .array(allowed.map { .string($0) }) }
             if let failure = await WebhookCommand.call(configuration, bot, "setWebhook", params) {
                 try await store.setInboundMode(bot: bot.name, before)
                 print("setWebhook failed: \(failure)")

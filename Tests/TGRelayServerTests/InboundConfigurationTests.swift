@@ -36,6 +36,33 @@ struct InboundConfigurationTests {
         #expect(fromEnvironment.inbound.allowedUpdates == ["message", "callback_query"])
     }
 
+    /// `inbound.*` are every bot's defaults; `bot.<name>.inbound.*` (`bot.inbound.*` for the default bot)
+    /// override them for that bot alone.
+    @Test func eachBotMayOverrideTheDefaults() async throws {
+        let file: [String: Any] = [
+            "inbound": ["enabled": true, "allowed_updates": ["message"], "push_give_up_after_seconds": 60],
+            "bots": ["ops", "shop"],
+            "bot": [
+                "inbound": ["poll_timeout_seconds": 10],
+                "ops": ["token": "1:ops", "inbound": ["enabled": false]],
+                "shop": ["token": "2:shop", "inbound": ["allowed_updates": ["message", "chat_member"], "push_give_up_after_seconds": 5]],
+            ],
+        ]
+        let configuration = try await loading.load(["TGRELAY_BOT_TOKEN": "3:default"], file: file)
+        let bots = Dictionary(uniqueKeysWithValues: configuration.bots.map { ($0.name, $0.inbound) })
+        #expect(bots["default"]?.enabled == true)
+        #expect(bots["default"]?.pollTimeout == 10)
+        #expect(bots["default"]?.allowedUpdates == ["message"])
+        #expect(bots["ops"]?.enabled == false)
+        #expect(bots["ops"]?.pollTimeout == 50)
+        #expect(bots["shop"]?.allowedUpdates == ["message", "chat_member"])
+        #expect(bots["shop"]?.pushPolicy.horizon == 5)
+        #expect(bots["ops"]?.pushPolicy.horizon == 60)
+        #expect(configuration.inboundEnabled)
+        let error = await loading.failure(["TGRELAY_BOT_TOKEN": "3:default"], file: ["bot": ["inbound": ["poll_timeout_seconds": 99]]])
+        #expect(error?.contains("bot.inbound.poll_timeout_seconds") == true)
+    }
+
     @Test func aLongPollBeyondTelegramsCapIsRefused() async {
         let error = await loading.failure([:], file: ["inbound": ["poll_timeout_seconds": 60]])
         #expect(error?.contains("inbound.poll_timeout_seconds") == true)

@@ -71,6 +71,13 @@ struct InboundPollingTests {
         #expect(updateIDs(try await bed.http.json(.GET, url + "?limit=2")) == Array(ids.prefix(2)))
         #expect(updateIDs(try await bed.http.json(.POST, url, body: ["offset": ids[2]])) == Array(ids.suffix(3)))
         #expect(updateIDs(try await bed.http.json(.GET, url)) == Array(ids.suffix(3)))
+        // The consumer's lag in /metrics as in /v1/status.
+        let scrape = try #require(try await bed.http.json(.GET, bed.relay.baseURL + "/metrics").body as? String)
+        let metrics = PrometheusText(scrape)
+        #expect(metrics["tgrelay_inbox_stored", ["bot": "default"]] == 5, "\(scrape)")
+        #expect(metrics["tgrelay_inbox_unconfirmed", ["bot": "default"]] == 3)
+        #expect((metrics["tgrelay_inbox_oldest_unconfirmed_seconds", ["bot": "default"]] ?? -1) >= 0)
+        #expect(metrics["tgrelay_inbox_push_failed", ["bot": "default"]] == 0)
         // Form-encoded, as many libraries send it.
         let form = try await bed.http.json(.POST, url, rawBody: "offset=\(ids[4])&limit=10", headers: ["Content-Type": "application/x-www-form-urlencoded"])
         #expect(updateIDs(form) == [ids[4]])
@@ -95,6 +102,59 @@ struct InboundPollingTests {
         let wrongToken = try await bed.http.json(.GET, bed.relay.baseURL + "/bot999:nope/getUpdates")
         #expect(wrongToken.status == 401)
         #expect(wrongToken["ok"] as? Bool == false)
+    }
+
+    /// The app's `allowed_updates` is kept in the store: the relay asks Telegram for those types (here
+    /// `chat_member`, which Telegram leaves out by default), and still does after a SIGKILL and restart,
+    /// when the app polls without repeating it.
+    @Test func theAppsAllowedUpdatesAreKeptAndAskedOfTelegram() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        let url = bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates"
+        func member(_ user: Int64) -> FakeJSON {
+            [
+                "chat": ["id": -4711, "type": "group", "title": "G"], "from": ["id": 1, "is_bot": false, "first_name": "A"], "date": 1,
+                "old_chat_member": ["status": "left", "user": ["id": .int(user), "is_bot": false, "first_name": "U"]],
+                "new_chat_member": ["status": "member", "user": ["id": .int(user), "is_bot": false, "first_name": "U"]],
+            ]
+        }
+        func types(_ answer: JSONResponse) -> [String] {
+            (answer["result"] as? [[String: Any]] ?? []).compactMap { $0.keys.first { $0 != "update_id" } }
+        }
+        #expect(try bed.telegram.injectUpdate(bot: TestBed.botID, update: ["chat_member": member(1)]) == nil, "Telegram's default")
+        let asked = try await bed.http.json(.POST, url, body: ["allowed_updates": ["message", "chat_member"]])
+        #expect(asked.status == 200)
+        // Once the relay's next poll carried the types, Telegram creates chat_member updates.
+        #expect(try await eventually(timeout: .seconds(10)) {
+            try bed.telegram.injectUpdate(bot: TestBed.botID, update: ["chat_member": member(2)]) != nil
+        })
+        #expect(try await eventually(timeout: .seconds(10)) { types(try await bed.http.json(.GET, url)) == ["chat_member"] })
+
+        bed.relay.kill9()
+        // Telegram back to its default (a getUpdates without offset confirms nothing), then the restart.
+        _ = try await bed.http.json(.POST, bed.telegram.baseURL + "/bot\(TestBed.token)/getUpdates", body: ["allowed_updates": [String](), "limit": 1])
+        #expect(try bed.telegram.injectUpdate(bot: TestBed.botID, update: ["chat_member": member(9)]) == nil)
+        try await bed.relay.start(http: bed.http)
+        #expect(try await eventually(timeout: .seconds(10)) {
+            try bed.telegram.injectUpdate(bot: TestBed.botID, update: ["chat_member": member(3)]) != nil
+        }, "the restarted relay asked for the app's types again")
+        _ = try Inbound.inject(bed.telegram, count: 1, tag: "message")
+        #expect(try await eventually(timeout: .seconds(10)) { types(try await bed.http.json(.GET, url)) == ["chat_member", "chat_member", "message"] })
+    }
+
+    /// A bot whose own `bot.inbound.enabled` is off keeps talking to Telegram directly although inbound is
+    /// on by default: the relay does not poll it, and its getUpdates passes through.
+    @Test func aBotWithInboundOffIsNotPolledAndItsGetUpdatesPassesThrough() async throws {
+        var config = Inbound.config()
+        config["bot"] = ["inbound": ["enabled": false]]
+        let bed = try await TestBed(limits: .off, config: config)
+        defer { Task { try await bed.shutdown() } }
+        let ids = try Inbound.inject(bed.telegram, count: 2, tag: "direct")
+        try await Task.sleep(for: .seconds(1))
+        #expect(bed.telegram.pendingUpdates(bot: TestBed.botID).count == 2, "the relay took nothing")
+        let answer = try await bed.http.json(.GET, bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates")
+        #expect((answer["result"] as? [[String: Any]] ?? []).compactMap { ($0["update_id"] as? NSNumber)?.int64Value } == ids)
+        #expect(try await bed.inboxStatus().isEmpty)
     }
 
     @Test func unblockingUpdateReactivatesTheChatForOutbound() async throws {

@@ -67,6 +67,23 @@ struct InboundPushTests {
         #expect(try await bed.inboxStatus()["unconfirmed"] as? Int == 0)
     }
 
+    /// setWebhook's `max_connections` caps the pushes in flight at once (chats in parallel otherwise).
+    @Test func pushesInFlightStayWithinMaxConnections() async throws {
+        let receiver = CallbackReceiver()
+        let base = try await receiver.start()
+        receiver.answer(after: .milliseconds(200))
+        let bed = try await TestBed(limits: .off, config: Self.config())
+        defer { Task { try await bed.shutdown(); await receiver.stop() } }
+        let set = try await bed.http.json(
+            .POST, bed.relay.baseURL + "/bot\(TestBed.token)/setWebhook", body: ["url": base + "/updates", "max_connections": 2])
+        #expect(set.status == 200)
+        let info = try await bed.http.json(.GET, bed.relay.baseURL + "/bot\(TestBed.token)/getWebhookInfo")
+        #expect((info["result"] as? [String: Any])?["max_connections"] as? Int == 2)
+        let ids = try Inbound.inject(bed.telegram, count: 20, chats: 10, tag: "capped")
+        #expect(try await eventually(timeout: .seconds(30)) { Set(receiver.accepted.compactMap { ($0.json["update_id"] as? NSNumber)?.int64Value }) == Set(ids) })
+        #expect(receiver.mostInProgress <= 2, "\(receiver.mostInProgress) pushes at once")
+    }
+
     @Test func failedPushesRetryThenDeadLetterAndReplay() async throws {
         let receiver = CallbackReceiver()
         let base = try await receiver.start()

@@ -75,11 +75,34 @@ struct InboxConformanceTests {
         }
     }
 
+    /// The app's getUpdates `allowed_updates` stays until given again, also across a restart; an empty
+    /// list is Telegram's default (nil). Setting it leaves the push target and the offset alone.
+    @Test(arguments: Driver.allCases)
+    func consumerAllowedUpdatesAreStickyAcrossReopen(driver: Driver) async throws {
+        let harness = try driver.makeHarness()
+        defer { harness.remove() }
+        let store = try await harness.open()
+        _ = try await store.storeUpdates(bot: "bot1", [update(7)], now: at(1))
+        try await store.setConsumerAllowedUpdates(bot: "bot1", ["message", "chat_member"])
+        try await store.setConsumerAllowedUpdates(bot: "bot2", ["callback_query"])
+        try await store.close()
+        let reopened = try await harness.open()
+        let settings = try await reopened.inboxSettings(bot: "bot1")
+        #expect(settings.consumerAllowedUpdates == ["message", "chat_member"])
+        #expect(settings.lastUpdateID == 7)
+        #expect(settings.push == nil)
+        try await reopened.setConsumerAllowedUpdates(bot: "bot1", [])
+        #expect(try await reopened.inboxSettings(bot: "bot1").consumerAllowedUpdates == nil)
+        #expect(try await reopened.inboxSettings(bot: "bot2").consumerAllowedUpdates == ["callback_query"])
+        try await reopened.close()
+    }
+
     @Test(arguments: Driver.allCases)
     func webhookModeAndPushTargetAreKept(driver: Driver) async throws {
         try await withStore(driver) { store, _ in
             try await store.setInboundMode(bot: "bot1", .webhook(secret: "s3cr3t_-X"))
-            let target = PushTarget(url: "http://127.0.0.1:9/app", secretToken: "tok", allowedUpdates: ["message", "callback_query"])
+            let target = PushTarget(
+                url: "http://127.0.0.1:9/app", secretToken: "tok", allowedUpdates: ["message", "callback_query"], maxConnections: 5)
             try await store.setPushTarget(bot: "bot1", target, dropPending: false, now: at(1))
             var settings = try await store.inboxSettings(bot: "bot1")
             #expect(settings.mode == .webhook(secret: "s3cr3t_-X"))

@@ -13,8 +13,8 @@ public struct ProxyAnswer: Sendable, Equatable {
 
 /// The hook for the inbound methods of the proxy: `getUpdates` answered from the relay's durable inbox,
 /// and `setWebhook` / `deleteWebhook` / `getWebhookInfo` configuring the inbox's push instead of
-/// Telegram's webhook. `RelayApplication` plugs in `InboxConsumer` when `inbound.enabled`; without it
-/// (or when it returns nil) these methods pass through to Telegram.
+/// Telegram's webhook. `RelayApplication` plugs in `InboxConsumer` when `inbound.enabled`, and it answers for
+/// the bots whose inbound is on; without it (or when it returns nil) these methods pass through to Telegram.
 public protocol ProxyInboundMethods: Sendable {
     /// Answers `method` (the spec's spelling, one of `ProxyRoutes.inboundMethods`) for `bot`, or returns nil
     /// to pass the call through. `params` holds the call's parameters from any encoding: values from a

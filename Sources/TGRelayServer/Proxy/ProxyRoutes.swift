@@ -13,7 +13,7 @@ import TelegramBotAPI
 /// to the `ProxyInboundMethods` hook when one is plugged in, everything else passes through
 /// (`ProxyPassthrough`). Only configured tokens are served; tokens never reach a log.
 struct ProxyRoutes {
-    /// Served from the relay's inbox when an inbound hook is plugged in.
+    /// Served from the relay's inbox when an inbound hook is plugged in and the bot's inbound is on.
     static let inboundMethods: Set<String> = ["getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo"]
     /// Uploads are limited to 50 MB (`BotAPICall.uploadLimit`); this leaves room for the form around them.
     static let bodyLimit = 52 << 20
@@ -59,7 +59,7 @@ struct ProxyRoutes {
         } catch {
             return error.response
         }
-        if Self.inboundMethods.contains(method), let inbound, let answer = await inbound.answer(method: method, bot: bot, params: decoded.params) {
+        if Self.inboundMethods.contains(method), bot.inbound.enabled, let inbound, let answer = await inbound.answer(method: method, bot: bot, params: decoded.params) {
             return Self.response(answer, contentType: "application/json")
         }
         if BotAPIMethods.isSendMethod(method) {

@@ -104,10 +104,11 @@ extension PostgresMessageStore {
             }
             try await connection.query(
                 """
-                INSERT INTO inbox_bot (bot, push_url, push_secret_token, push_allowed_updates)
-                VALUES (\(bot), \(target?.url), \(target?.secretToken), \(target?.allowedUpdates?.joined(separator: ",")))
+                INSERT INTO inbox_bot (bot, push_url, push_secret_token, push_allowed_updates, push_max_connections)
+                VALUES (\(bot), \(target?.url), \(target?.secretToken), \(InboxSettings.column(target?.allowedUpdates)),
+                    \(target?.maxConnections))
                 ON CONFLICT (bot) DO UPDATE SET push_url = excluded.push_url, push_secret_token = excluded.push_secret_token,
-                    push_allowed_updates = excluded.push_allowed_updates
+                    push_allowed_updates = excluded.push_allowed_updates, push_max_connections = excluded.push_max_connections
                 """, logger: logger)
             guard let target else { return }
             // What is pending now is owed to the new URL from now on, with a fresh retry budget.
@@ -124,6 +125,16 @@ extension PostgresMessageStore {
                     WHERE bot = \(bot) AND state = 'pending' AND NOT (type = ANY(\(allowed)))
                     """, logger: logger)
             }
+        }
+    }
+
+    public func setConsumerAllowedUpdates(bot: String, _ types: [String]?) async throws {
+        try await transaction { [logger] connection in
+            try await connection.query(
+                """
+                INSERT INTO inbox_bot (bot, consumer_allowed_updates) VALUES (\(bot), \(InboxSettings.column(types)))
+                ON CONFLICT (bot) DO UPDATE SET consumer_allowed_updates = excluded.consumer_allowed_updates
+                """, logger: logger)
         }
     }
 
@@ -212,14 +223,16 @@ enum PostgresInbox {
     static func settings(_ connection: PostgresConnection, bot: String, logger: Logger) async throws -> InboxSettings {
         guard let row = try await connection.query(
             """
-            SELECT last_update_id, webhook_secret, push_url, push_secret_token, push_allowed_updates
+            SELECT last_update_id, webhook_secret, push_url, push_secret_token, push_allowed_updates, push_max_connections,
+                consumer_allowed_updates
             FROM inbox_bot WHERE bot = \(bot)
             """, logger: logger
         ).all().first
         else { return InboxSettings() }
         return InboxSettings(
             lastUpdateID: try row.at(0), webhookSecret: try row.at(1), pushURL: try row.at(2),
-            pushSecretToken: try row.at(3), pushAllowedUpdates: try row.at(4))
+            pushSecretToken: try row.at(3), pushAllowedUpdates: try row.at(4), pushMaxConnections: try row.at(5),
+            consumerAllowedUpdates: try row.at(6))
     }
 
     static func update(_ row: PostgresRandomAccessRow) throws -> StoredUpdate {

@@ -24,6 +24,7 @@ enum PostgresSchema {
         ("v4-proxy", proxy),
         ("v5-inbox", inbox),
         ("v6-leases", leases),
+        ("v7-inbox-consumer", inboxConsumer),
     ]
 
     /// Uploads kept until the message is final, and the proxy's payload index (see `SQLiteSchema`).
@@ -93,6 +94,12 @@ enum PostgresSchema {
             push_secret_token TEXT, push_allowed_updates TEXT
         )
         """,
+    ]
+
+    /// setWebhook's `max_connections` and the app's sticky getUpdates `allowed_updates` (see `SQLiteSchema`).
+    static let inboxConsumer = [
+        "ALTER TABLE inbox_bot ADD COLUMN push_max_connections INTEGER",
+        "ALTER TABLE inbox_bot ADD COLUMN consumer_allowed_updates TEXT",
     ]
 
     /// One row per bot that a node ever dispatched for (see `LeaseStore`).

@@ -104,11 +104,12 @@ extension SQLiteMessageStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO inbox_bot (bot, push_url, push_secret_token, push_allowed_updates) VALUES (?, ?, ?, ?)
+                    INSERT INTO inbox_bot (bot, push_url, push_secret_token, push_allowed_updates, push_max_connections)
+                    VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (bot) DO UPDATE SET push_url = excluded.push_url, push_secret_token = excluded.push_secret_token,
-                        push_allowed_updates = excluded.push_allowed_updates
+                        push_allowed_updates = excluded.push_allowed_updates, push_max_connections = excluded.push_max_connections
                     """,
-                arguments: [bot, target?.url, target?.secretToken, target?.allowedUpdates?.joined(separator: ",")])
+                arguments: [bot, target?.url, target?.secretToken, InboxSettings.column(target?.allowedUpdates), target?.maxConnections])
             guard let target else { return }
             // What is pending now is owed to the new URL from now on, with a fresh retry budget.
             try db.execute(
@@ -125,6 +126,17 @@ extension SQLiteMessageStore {
                         """,
                     arguments: [nowMillis, bot] + StatementArguments(allowed))
             }
+        }
+    }
+
+    public func setConsumerAllowedUpdates(bot: String, _ types: [String]?) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO inbox_bot (bot, consumer_allowed_updates) VALUES (?, ?)
+                    ON CONFLICT (bot) DO UPDATE SET consumer_allowed_updates = excluded.consumer_allowed_updates
+                    """,
+                arguments: [bot, InboxSettings.column(types)])
         }
     }
 
@@ -236,13 +248,15 @@ extension SQLiteMessageStore {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT last_update_id, webhook_secret, push_url, push_secret_token, push_allowed_updates
+                    SELECT last_update_id, webhook_secret, push_url, push_secret_token, push_allowed_updates,
+                        push_max_connections, consumer_allowed_updates
                     FROM inbox_bot WHERE bot = ?
                     """),
                 arguments: [bot])
         else { return InboxSettings() }
         return InboxSettings(
-            lastUpdateID: row[0], webhookSecret: row[1], pushURL: row[2], pushSecretToken: row[3], pushAllowedUpdates: row[4])
+            lastUpdateID: row[0], webhookSecret: row[1], pushURL: row[2], pushSecretToken: row[3], pushAllowedUpdates: row[4],
+            pushMaxConnections: row[5], consumerAllowedUpdates: row[6])
     }
 
     static func decodeUpdate(_ row: Row) throws -> StoredUpdate {

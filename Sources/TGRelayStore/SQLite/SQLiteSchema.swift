@@ -36,6 +36,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v6-leases") { db in
             try db.execute(sql: "CREATE TABLE bot_lease (bot TEXT PRIMARY KEY, node TEXT NOT NULL, expires_at INTEGER NOT NULL, epoch INTEGER NOT NULL) WITHOUT ROWID")
         }
+        migrator.registerMigration("v7-inbox-consumer") { db in
+            try db.execute(sql: inboxConsumer)
+        }
         return migrator
     }
 
@@ -235,6 +238,13 @@ enum SQLiteSchema {
     /// `inbox_count` is kept exact by triggers so status pages read one row per (bot, state).
     /// `inbox_bot` holds each bot's mode (a webhook secret means webhook mode), push target and the highest
     /// update id stored, from which the poller's offset is derived: only committed updates are confirmed.
+    /// The app's side of the inbox (v7): setWebhook's `max_connections` for the push, and the app's sticky
+    /// getUpdates `allowed_updates`, so a restart keeps serving (and polling Telegram for) what it asked for.
+    private static let inboxConsumer = """
+        ALTER TABLE inbox_bot ADD COLUMN push_max_connections INTEGER;
+        ALTER TABLE inbox_bot ADD COLUMN consumer_allowed_updates TEXT;
+        """
+
     private static let inbox = """
         CREATE TABLE inbox_update (
             bot TEXT NOT NULL,

@@ -23,6 +23,10 @@ final class CallbackReceiver: Sendable {
         /// Answer 503 to this many requests first.
         var failuresLeft = 0
         var failAlways = false
+        /// How long each answer takes, and the most requests seen in progress at once.
+        var delay: Duration = .zero
+        var inProgress = 0
+        var mostInProgress = 0
     }
 
     private let state = Mutex(State())
@@ -37,7 +41,14 @@ final class CallbackReceiver: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let path = context.parameters.get("path") ?? ""
+            let delay = state.withLock { state in
+                state.inProgress += 1
+                state.mostInProgress = max(state.mostInProgress, state.inProgress)
+                return state.delay
+            }
+            if delay > .zero { try? await Task.sleep(for: delay) }
             let status = state.withLock { state in
+                state.inProgress -= 1
                 let fail = state.failAlways || state.failuresLeft > 0
                 if state.failuresLeft > 0 { state.failuresLeft -= 1 }
                 let status = fail ? 503 : 200
@@ -71,6 +82,8 @@ final class CallbackReceiver: Sendable {
 
     func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
     func failAlways(_ on: Bool) { state.withLock { $0.failAlways = on } }
+    func answer(after delay: Duration) { state.withLock { $0.delay = delay } }
+    var mostInProgress: Int { state.withLock { $0.mostInProgress } }
 
     var received: [Received] { state.withLock { $0.received } }
     /// Requests answered 2xx.

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Push of inbound updates to the app's URL, set by setWebhook through the relay: signed, in order per chat,
-/// at least once across a SIGKILL, retried while the app is down, dead-lettered and replayable.
+/// at least once across a SIGKILL and a Telegram outage, retried while the app is down, dead-lettered and
+/// replayable, at most `max_connections` at once.
 @Suite(.serialized)
 struct InboundPushTests {
     static func config(_ inbound: [String: Any] = [:]) -> [String: Any] {
@@ -41,14 +42,21 @@ struct InboundPushTests {
         let conflict = try await bed.http.json(.GET, bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates")
         #expect(conflict.status == 409)
 
-        var injected = try Inbound.inject(bed.telegram, count: 1000, chats: 20, tag: "push")
-        #expect(try await eventually(timeout: .seconds(30)) { receiver.accepted.count >= 300 })
+        // 5,000 updates: while the relay runs, while it is down after a SIGKILL mid-push, and during a
+        // Telegram outage.
+        var injected = try Inbound.inject(bed.telegram, count: 2000, chats: 20, tag: "push")
+        #expect(try await eventually(timeout: .seconds(30)) { receiver.accepted.count >= 500 })
         bed.relay.kill9()
         let beforeCrash = receiver.accepted.count
         injected += try Inbound.inject(bed.telegram, count: 1000, chats: 20, tag: "push-down")
         try await bed.relay.start(http: bed.http)
+        var outage = FakeFault(kind: .outage)
+        outage.duration = 4
+        try bed.telegram.addFault(outage)
+        injected += try Inbound.inject(bed.telegram, count: 2000, chats: 20, tag: "push-outage")
+        #expect(injected.count == 5000)
 
-        let complete = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+        let complete = try await eventually(timeout: .seconds(120), every: .milliseconds(200)) {
             Set(receiver.accepted.compactMap { ($0.json["update_id"] as? NSNumber)?.int64Value }) == Set(injected)
         }
         #expect(complete, "the app received \(receiver.accepted.count) pushes for \(injected.count) updates")

@@ -28,59 +28,64 @@ public enum CanonicalJSON {
     }
 
     public static func serialize(_ value: JSONValue) -> String {
-        var output = ""
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
         write(value, to: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, to output: inout String) {
+    /// Written as UTF-8 bytes: appending to a `String` scalar by scalar was most of a batch accept's
+    /// serialization time.
+    private static func write(_ value: JSONValue, to output: inout [UInt8]) {
         switch value {
         case .null:
-            output += "null"
+            output.append(contentsOf: "null".utf8)
         case .bool(let flag):
-            output += flag ? "true" : "false"
+            output.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let number):
-            output += number.text
+            output.append(contentsOf: number.text.utf8)
         case .string(let string):
             writeString(string, to: &output)
         case .array(let elements):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (position, element) in elements.enumerated() {
-                if position > 0 { output += "," }
+                if position > 0 { output.append(UInt8(ascii: ",")) }
                 write(element, to: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let members):
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             let keys = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
             for (position, key) in keys.enumerated() {
-                if position > 0 { output += "," }
+                if position > 0 { output.append(UInt8(ascii: ",")) }
                 writeString(key, to: &output)
-                output += ":"
+                output.append(UInt8(ascii: ":"))
                 write(members[key]!, to: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ string: String, to output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    /// Minimal escaping: `"`, `\` and control characters; everything else, non-ASCII included, as is.
+    private static func writeString(_ string: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): output.append(contentsOf: #"\\"#.utf8)
+            case 0x08: output.append(contentsOf: #"\b"#.utf8)
+            case 0x0C: output.append(contentsOf: #"\f"#.utf8)
+            case 0x0A: output.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: output.append(contentsOf: #"\r"#.utf8)
+            case 0x09: output.append(contentsOf: #"\t"#.utf8)
+            case 0x00...0x1F:
+                output.append(contentsOf: #"\u00"#.utf8)
+                output.append(Hex.digit(byte >> 4))
+                output.append(Hex.digit(byte & 0x0F))
             default:
-                output.unicodeScalars.append(scalar)
+                output.append(byte)
             }
         }
-        output += "\""
+        output.append(UInt8(ascii: "\""))
     }
 }

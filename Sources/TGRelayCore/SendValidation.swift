@@ -110,7 +110,8 @@ public enum SendValidation {
         guard let text = value.stringValue else {
             throw SendValidationError(code: .invalidField, message: "\(field) must be a string", field: field)
         }
-        if limit.minimum > 0 && text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        // Unicode White_Space is the set `.whitespacesAndNewlines` trims, without bridging to NSString.
+        if limit.minimum > 0 && text.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
             throw SendValidationError(code: .emptyText, message: "\(field) is empty", field: field)
         }
         let length = telegramLength(text)

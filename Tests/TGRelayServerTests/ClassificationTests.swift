@@ -91,8 +91,9 @@ struct ClassificationTests {
         })
         try await Task.sleep(for: .seconds(2))
         let waiting = try await bed.message(id)
-        #expect(waiting["status"] as? String == "waiting")
-        #expect(waiting["attempts"] as? Int == 0)
+        // Kept, not failed: waiting out the pause, or caught in the middle of the next try (`sending`).
+        #expect(["waiting", "sending"].contains(waiting["status"] as? String ?? ""), "\(waiting)")
+        #expect(waiting["attempts"] as? Int == 0, "a refused token consumes no attempt")
         let status = try await bed.http.json(.GET, bed.api + "/status")["bots"] as? [[String: Any]]
         #expect(status?.first?["token_refused"] as? String == "Unauthorized")
         bed.telegram.removeFault(id: revoked)

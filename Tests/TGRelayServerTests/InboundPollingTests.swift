@@ -104,6 +104,35 @@ struct InboundPollingTests {
         #expect(wrongToken["ok"] as? Bool == false)
     }
 
+    /// A webhook set at Telegram by someone else makes the relay's getUpdates answer 409: the relay raises
+    /// `polling_conflict`, backs off instead of polling in a tight loop, and resumes (alert resolved) once the
+    /// webhook is gone, losing nothing.
+    @Test func aPollingConflictRaisesTheAlertAndBacksOff() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config(["poll_max_backoff_seconds": 2]))
+        defer { Task { try await bed.shutdown() } }
+        let direct = bed.telegram.baseURL + "/bot\(TestBed.token)"
+        #expect(try await bed.http.json(.POST, direct + "/setWebhook", body: ["url": "https://127.0.0.1:9/elsewhere"]).status == 200)
+        func pollingConflicts() async throws -> Int {
+            let alerts = try await bed.http.json(.GET, bed.api + "/status")["alerts"] as? [[String: Any]] ?? []
+            return alerts.filter { $0["alert"] as? String == "polling_conflict" }.count
+        }
+        #expect(try await eventually(timeout: .seconds(15)) { try await pollingConflicts() == 1 })
+        #expect(try await bed.inboxStatus()["polling_conflict_since"] is String)
+        let before = bed.telegram.stats().requestsByMethod["getUpdates"] ?? 0
+        try await Task.sleep(for: .seconds(4))
+        let during = (bed.telegram.stats().requestsByMethod["getUpdates"] ?? 0) - before
+        #expect(during <= 4, "\(during) polls in 4 s while in conflict: at least 2 s apart (poll_max_backoff_seconds), never a tight loop")
+
+        #expect(try await bed.http.json(.POST, direct + "/deleteWebhook").status == 200)
+        let ids = try Inbound.inject(bed.telegram, count: 3, tag: "after the conflict")
+        #expect(try await eventually(timeout: .seconds(15)) { try await pollingConflicts() == 0 })
+        let url = bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates"
+        #expect(try await eventually(timeout: .seconds(10)) {
+            (try await bed.http.json(.GET, url)["result"] as? [[String: Any]] ?? []).compactMap { ($0["update_id"] as? NSNumber)?.int64Value } == ids
+        })
+        #expect(try await bed.inboxStatus()["polling_conflict_since"] == nil)
+    }
+
     /// The app's `allowed_updates` is kept in the store: the relay asks Telegram for those types (here
     /// `chat_member`, which Telegram leaves out by default), and still does after a SIGKILL and restart,
     /// when the app polls without repeating it.

@@ -38,12 +38,15 @@ start_test_postgres() {
     if [[ $(id -u) -eq 0 ]]; then chown postgres: "$TEST_POSTGRES_DIR"; fi
     TEST_POSTGRES_PORT=$(free_loopback_port)
     as_postgres "$bin/initdb" -D "$TEST_POSTGRES_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-    # Enough connections for three relay nodes and the test process; fsync stays on (durability is tested).
-    as_postgres "$bin/pg_ctl" -D "$TEST_POSTGRES_DIR/data" -l "$TEST_POSTGRES_DIR/server.log" -w -s \
-        -o "-p $TEST_POSTGRES_PORT -c listen_addresses=127.0.0.1 -k $TEST_POSTGRES_DIR -c max_connections=300" start
+    # In the configuration file, not on the command line, so that a plain `pg_ctl start` after a stop (the
+    # outage tests) comes back the same. Enough connections for three relay nodes and the test process;
+    # fsync stays on (durability is tested).
+    printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nmax_connections = 300\n" \
+        "$TEST_POSTGRES_PORT" "$TEST_POSTGRES_DIR" >>"$TEST_POSTGRES_DIR/data/postgresql.conf"
+    as_postgres "$bin/pg_ctl" -D "$TEST_POSTGRES_DIR/data" -l "$TEST_POSTGRES_DIR/server.log" -w -s start
     TEST_POSTGRES_BIN="$bin"
     export TGRELAY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$TEST_POSTGRES_PORT/postgres"
-    # The end-to-end tests restart the server mid-run with this command.
+    # The end-to-end tests stop and start the server mid-run with this command.
     local prefix=""
     if [[ $(id -u) -eq 0 ]]; then prefix="runuser -u postgres -- "; fi
     export TGRELAY_TEST_POSTGRES_CTL="$prefix$bin/pg_ctl -D $TEST_POSTGRES_DIR/data -l $TEST_POSTGRES_DIR/server.log"

@@ -52,6 +52,7 @@ extension Dispatcher {
         let heads = try await store.laneHeads(lanes)
         let now = Date()
         var candidates: [PreparedSend] = []
+        var sends: [PreparedSend] = []
         var done: [(LaneKey, Date?)] = []
         for lane in lanes {
             guard let head = heads[lane] else {
@@ -77,13 +78,17 @@ extension Dispatcher {
                 done.append((lane, now))
             case .send:
                 let uploads = head.uploadCount > 0 ? try await store.uploads(messageID: head.id) : []
-                candidates.append(PreparedSend(lane: lane, head: head, uploads: uploads))
+                let prepared = PreparedSend(lane: lane, head: head, uploads: uploads)
+                // Already `sending`: marked by this node in a commit whose answer was lost (the database
+                // went away), so no request left for it; attempts are recorded before their lane is handed
+                // back, and another node's `sending` rows were recovered when the lease was taken.
+                if head.status == .sending { sends.append(prepared) } else { candidates.append(prepared) }
             }
         }
-        guard !candidates.isEmpty else { return ([], done) }
+        guard !candidates.isEmpty else { return (sends, done) }
         let marked = try await store.markSending(ids: candidates.map(\.head.id), now: now)
         // A head cancelled (or expired) since it was read is not marked: its lane just moves on.
-        let sends = candidates.filter { marked.contains($0.head.id) }
+        sends += candidates.filter { marked.contains($0.head.id) }
         done += candidates.filter { !marked.contains($0.head.id) }.map { ($0.lane, now) }
         return (sends, done)
     }
@@ -140,6 +145,9 @@ extension Dispatcher {
         var failures = 0
         while true {
             do {
+                // An earlier try may have committed with its answer lost (the database went away at
+                // commit): the message is no longer `sending` then, and recording again would count twice.
+                if failures > 0, try await store.message(id: attempt.messageID)?.status != .sending { return true }
                 // The chat is inactive before its message reads as failed, so whoever sees the failure
                 // also sees the chat listed as inactive.
                 if case .markChatInactive(let reason) = decision.effect {

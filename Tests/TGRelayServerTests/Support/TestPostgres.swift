@@ -36,12 +36,32 @@ struct TestPostgres {
         _ = try? Self.psql(serverURL, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 
-    /// `pg_ctl restart`: every connection is cut and the server is down for a moment.
-    func restartServer() throws {
+    /// `pg_ctl stop -m fast`: every connection is cut and the server stays down until `startServer`.
+    func stopServer() throws {
+        try Self.control("-m fast -w -s stop")
+    }
+
+    func startServer() throws {
+        try Self.control("-w -s start")
+    }
+
+    /// Through `posix_spawn` and `waitpid`, not `Process`: the server that `start` launches outlives the
+    /// shell, and `Process` was seen never to report such a shell's exit.
+    private static func control(_ arguments: String) throws {
         guard let ctl = ProcessInfo.processInfo.environment["TGRELAY_TEST_POSTGRES_CTL"] else {
             throw TestPostgresError("TGRELAY_TEST_POSTGRES_CTL is not set: run the tests through scripts/test.sh")
         }
-        try Self.run(["/bin/sh", "-c", ctl + " -m fast -w -s restart"])
+        let command = ctl + " " + arguments + " </dev/null >/dev/null 2>&1"
+        let words: [String] = ["/bin/sh", "-c", command]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else {
+            throw TestPostgresError("could not run pg_ctl")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { throw TestPostgresError("pg_ctl \(arguments) failed (\(status))") }
     }
 
     private static func psql(_ url: String, _ sql: String) throws -> String {

@@ -61,11 +61,14 @@ extension PostgresMessageStore {
             """).map { try $0.at(0, as: Int64.self) })
     }
 
-    /// All attempts in one transaction; the chain row is locked once, at the first append.
+    /// All attempts in one transaction. The message rows are updated first; the ledger's chain row, which
+    /// every node's appends contend for, is locked once, after them, so it is held only for the group's
+    /// inserts and the commit.
     public func record(_ attempts: [AttemptRecord]) async throws {
         guard !attempts.isEmpty else { return }
         let chatKey = ledgerChatKey
         try await transaction { [logger] connection in
+            var rows: [LedgerRowSource] = []
             for attempt in attempts {
                 let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
                 let updated = try await connection.query(
@@ -82,10 +85,11 @@ extension PostgresMessageStore {
                 guard let message = updated.first else {
                     throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
                 }
-                try await PostgresLedger.append(
-                    attempt, bot: message.at(0), chat: message.at(1), method: message.at(2), payloadHash: message.at(3),
-                    chatKey: chatKey, connection, logger: logger)
+                rows.append(LedgerRowSource(
+                    attempt: attempt, bot: try message.at(0), chat: try message.at(1), method: try message.at(2),
+                    payloadHash: try message.at(3)))
             }
+            try await PostgresLedger.append(rows, chatKey: chatKey, connection, logger: logger)
         }
     }
 

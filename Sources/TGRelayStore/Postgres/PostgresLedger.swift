@@ -63,6 +63,15 @@ extension PostgresMessageStore {
     }
 }
 
+/// An attempt and the message fields its ledger row repeats.
+struct LedgerRowSource: Sendable {
+    var attempt: AttemptRecord
+    var bot: String
+    var chat: String
+    var method: String
+    var payloadHash: String
+}
+
 /// The ledger table and its hash chain on PostgreSQL (encoding in `LedgerHash`, checks in `LedgerChainWalk`).
 enum PostgresLedger {
     static func chain(
@@ -76,27 +85,30 @@ enum PostgresLedger {
         return (LedgerLink(seq: try row.at(0), hash: try row.at(1)), LedgerLink(seq: try row.at(2), hash: try row.at(3)))
     }
 
-    /// Appends the attempt's row after the head. Locking the chain row serializes appends across nodes:
-    /// the next writer waits for this transaction and then reads the head it committed.
+    /// Appends the attempts' rows after the head, in order. Locking the chain row serializes appends across
+    /// nodes: the next writer waits for this transaction and then reads the head it committed. The head is
+    /// read and written once for the whole group.
     static func append(
-        _ attempt: AttemptRecord, bot: String, chat: String, method: String, payloadHash: String, chatKey: [UInt8]?,
-        _ connection: PostgresConnection, logger: Logger
+        _ rows: [LedgerRowSource], chatKey: [UInt8]?, _ connection: PostgresConnection, logger: Logger
     ) async throws {
-        let head = try await chain(connection, lock: true, logger: logger).head
-        let entry = LedgerEntry(
-            appending: attempt, after: head, bot: bot, chat: chat, method: method, payloadHash: payloadHash,
-            chatKey: chatKey)
+        var head = try await chain(connection, lock: true, logger: logger).head
+        for row in rows {
+            let entry = LedgerEntry(
+                appending: row.attempt, after: head, bot: row.bot, chat: row.chat, method: row.method,
+                payloadHash: row.payloadHash, chatKey: chatKey)
+            try await connection.query(
+                """
+                INSERT INTO ledger (\(unescaped: SQLiteLedger.columns)) VALUES (
+                    \(entry.seq), \(entry.at.storeMillis), \(entry.messageID), \(entry.bot), \(entry.chat), \(entry.method),
+                    \(entry.payloadHash), \(entry.endpoint), \(entry.httpStatus), \(entry.ok ? 1 : 0), \(entry.errorCode),
+                    \(entry.description), \(entry.retryAfter), \(TelegramIDs.encode(entry.telegramMessageIDs)),
+                    \(LedgerHash.durationMicros(entry.durationMs)), \(entry.responseBody), \(entry.outcome),
+                    \(entry.ambiguous ? 1 : 0), \(entry.prevHash), \(entry.hash))
+                """, logger: logger)
+            head = LedgerLink(seq: entry.seq, hash: entry.hash)
+        }
         try await connection.query(
-            """
-            INSERT INTO ledger (\(unescaped: SQLiteLedger.columns)) VALUES (
-                \(entry.seq), \(entry.at.storeMillis), \(entry.messageID), \(entry.bot), \(entry.chat), \(entry.method),
-                \(entry.payloadHash), \(entry.endpoint), \(entry.httpStatus), \(entry.ok ? 1 : 0), \(entry.errorCode),
-                \(entry.description), \(entry.retryAfter), \(TelegramIDs.encode(entry.telegramMessageIDs)),
-                \(LedgerHash.durationMicros(entry.durationMs)), \(entry.responseBody), \(entry.outcome),
-                \(entry.ambiguous ? 1 : 0), \(entry.prevHash), \(entry.hash))
-            """, logger: logger)
-        try await connection.query(
-            "UPDATE ledger_chain SET head_seq = \(entry.seq), head_hash = \(entry.hash) WHERE id = 1", logger: logger)
+            "UPDATE ledger_chain SET head_seq = \(head.seq), head_hash = \(head.hash) WHERE id = 1", logger: logger)
     }
 
     /// Streams the rows (one in memory at a time) through `LedgerChainWalk`.

@@ -32,6 +32,8 @@ struct DashboardPage {
                     "bot": name, "since": Self.clock(since), "held": Self.grouped(count.pending),
                 ])
             }
+            // The present depth too, so the chart's last point matches the numbers above it.
+            dispatcher.metrics.history.recordQueueDepth(bot: name, depth: count.pending, at: now)
             let history = dispatcher.metrics.history.lastHour(bot: name, now: now)
             let rate = live[name]?.json["delivery_rate_per_second"] as? Double ?? 0
             bots.append([

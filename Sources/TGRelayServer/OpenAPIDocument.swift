@@ -109,7 +109,7 @@ enum OpenAPIDocument {
         "/logout": {"post": {"security": [], "summary": "Dashboard sign-out: clears the session cookie", "responses": {"303": {"description": "to the dashboard"}}}},
         "/dashboard/dead-letters/{id}/replay": {"post": {"security": [], "summary": "The dashboard's replay button (session cookie + CSRF form field csrf)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"303": {"description": "back to the dashboard"}, "403": {"description": "no session, or a missing or foreign CSRF token"}}}},
         "/healthz": {"get": {"security": [], "summary": "Process is up", "responses": {"200": {"description": "ok"}}}},
-        "/readyz": {"get": {"security": [], "summary": "Store answers", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "/readyz": {"get": {"security": [], "summary": "Ready when the store can commit a write (a durable probe write, and room to grow)", "responses": {"200": {"description": "ready"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"security": [], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}
       }
     }

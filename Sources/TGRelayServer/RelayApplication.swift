@@ -59,8 +59,8 @@ public enum RelayApplication {
         let router = Router(context: RelayRequestContext.self)
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            // Ready only when the store answers; a store that cannot commit makes accepts answer 503.
-            _ = try await storeCall { try await store.counts() }
+            // Ready only when the store can commit: a store that cannot makes accepts answer 503.
+            try await storeCall { try await store.checkWritable(now: Date()) }
             return JSONBody.response(["status": "ready"])
         }
         router.get("openapi.json") { _, _ in

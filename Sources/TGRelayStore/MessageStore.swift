@@ -354,6 +354,8 @@ public protocol MessageStore: CallbackStore, InboxStore, LeaseStore, Sendable {
     func pruneLedger(before: Date) async throws -> Int
 
     func counts() async throws -> [BotCounts]
+    /// Throws (an `isUnavailable` error) unless the store can commit a write now: `/readyz`.
+    func checkWritable(now: Date) async throws
 
     /// Waits for calls in flight, then releases the database. Later calls throw `StoreError.Code.closed`.
     func close() async throws

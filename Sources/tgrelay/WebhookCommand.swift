@@ -13,6 +13,10 @@ struct WebhookCommand: AsyncParsableCommand {
         discussion: """
             Uses the configuration of `tgrelay serve` (TGRELAY_* and TGRELAY_CONFIG) and its store; safe while the
             relay runs, which follows the switch within seconds. Needs inbound.enabled on the relay.
+
+            Examples:
+              tgrelay webhook set --url https://relay.example.com/telegram/default/webhook
+              tgrelay webhook delete
             """,
         subcommands: [SetWebhook.self, DeleteWebhook.self]
     )

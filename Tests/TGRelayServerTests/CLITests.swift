@@ -16,15 +16,43 @@ struct CLITests {
         return try runProcess(RelayProcess.binary, arguments, environment: environment)
     }
 
+    /// Walks the whole command tree from `tgrelay --help`, so a command added later is checked too.
     @Test func everyCommandExplainsItselfWithAnExample() throws {
-        let commands = [
-            ["serve"], ["send"], ["status"], ["dlq"], ["dlq", "list"], ["dlq", "replay"], ["dlq", "purge"], ["ledger"],
-            ["ledger", "export"], ["ledger", "verify"], ["ledger", "prune"], ["calibrate"],
-        ]
-        for command in commands {
+        var pending: [[String]] = [[]]
+        var seen: [[String]] = []
+        while let command = pending.popLast() {
             let result = try Self.tgrelay(command + ["--help"])
             #expect(result.status == 0, "\(command)")
-            #expect(result.output.contains("Example"), "\(command) --help has no example:\n\(result.output)")
+            #expect(result.output.contains("Example"), "tgrelay \(command.joined(separator: " ")) --help has no example:\n\(result.output)")
+            seen.append(command)
+            pending += Self.subcommands(in: result.output).map { command + [$0] }
+        }
+        for expected in [["migrate"], ["dlq", "purge"], ["ledger", "verify"], ["calibrate"], ["webhook", "set"], ["bench", "peers"]] {
+            #expect(seen.contains(expected), "\(expected) was not found in the help tree")
+        }
+    }
+
+    @Test func migrateCreatesTheSchemaAndIsHarmlessToRepeat() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("fresh.sqlite").path
+        for _ in 0..<2 {
+            let result = try Self.tgrelay(["migrate", "--database", "sqlite:" + path])
+            #expect(result.status == 0 && result.output.contains("schema up to date"), "\(result.output)")
+        }
+        #expect(FileManager.default.fileExists(atPath: path))
+        let verify = try Self.tgrelay(["ledger", "verify", "--database", "sqlite:" + path])
+        #expect(verify.status == 0 && verify.output.contains("ledger intact: 0 rows"), "\(verify.output)")
+        let bad = try Self.tgrelay(["migrate", "--database", "mysql://nope"])
+        #expect(bad.status != 0 && bad.output.contains("TGRELAY_DATABASE"), "\(bad.output)")
+    }
+
+    /// The names listed under SUBCOMMANDS in ArgumentParser's help (two spaces in, then the name).
+    static func subcommands(in help: String) -> [String] {
+        guard let section = help.range(of: "SUBCOMMANDS:\n") else { return [] }
+        return help[section.upperBound...].split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first, !name.hasPrefix("See") else { return nil }
+            return String(name)
         }
     }
 

@@ -178,6 +178,8 @@ struct DeliveryTests {
         #expect(full.status == 503)
         #expect(full.error["code"] as? String == "store_unavailable")
         #expect(full.headers["retry-after"] != nil)
+        #expect(try await bed.http.json(.GET, bed.relay.baseURL + "/readyz").status == 503, "a full store is not ready")
+        #expect(try await bed.http.json(.GET, bed.relay.baseURL + "/healthz").status == 200, "but the process is up")
 
         // Room again (the operator freed disk): everything accepted before is delivered.
         bed.relay.kill9()
@@ -185,6 +187,7 @@ struct DeliveryTests {
         let roomy = try RelayProcess(directory: bed.directory, telegramAPI: bed.telegram.baseURL, token: TestBed.token, environment: ["TGRELAY_RATE_LIMITS": "off"])
         try await roomy.start(http: bed.http)
         defer { roomy.kill9() }
+        #expect(try await bed.http.json(.GET, roomy.baseURL + "/readyz").status == 200, "room again: ready")
         let done = try await eventually(timeout: .seconds(60), every: .milliseconds(300)) {
             bed.telegram.stats().messagesDelivered >= accepted.count
         }

@@ -37,4 +37,46 @@ struct UnavailableConformanceTests {
         #expect(retried.allSatisfy { if case .created = $0 { true } else { false } })
         try await store.close()
     }
+
+    @Test(arguments: Driver.allCases)
+    func readinessNeedsAStoreThatCanCommitAndGrow(driver: Driver) async throws {
+        let harness = try driver.makeHarness()
+        defer { harness.remove() }
+        guard let fullDisk = harness.fullDiskOptions else { return }
+        var store = try await harness.open()
+        try await store.checkWritable(now: at(1))
+        _ = try await acceptNew(store, (0..<20).map { newMessage("m\($0)", chat: "\($0 % 3)") })
+        try await store.checkWritable(now: at(2))
+        try await store.close()
+
+        // Full: the file may not grow; messages are accepted until one finds no room.
+        store = try await harness.open(options: fullDisk)
+        var refused = false
+        for index in 0..<5000 where !refused {
+            do {
+                _ = try await store.accept([newMessage("fill\(index)", chat: "9", key: "fill\(index)", paramsPadding: 2000)], now: at(3))
+            } catch let error as StoreError where error.code == .diskFull {
+                refused = true
+            }
+        }
+        try #require(refused)
+        let error = await #expect(throws: StoreError.self) { try await store.checkWritable(now: at(4)) }
+        #expect(error?.code == .diskFull && error?.isUnavailable == true)
+        try await store.close()
+
+        // Room again: ready again.
+        store = try await harness.open()
+        try await store.checkWritable(now: at(5))
+        try await store.close()
+    }
+
+    @Test(arguments: Driver.allCases)
+    func aClosedStoreIsNotReady(driver: Driver) async throws {
+        let harness = try driver.makeHarness()
+        defer { harness.remove() }
+        let store = try await harness.open()
+        try await store.close()
+        let error = await #expect(throws: StoreError.self) { try await store.checkWritable(now: at(1)) }
+        #expect(error?.isUnavailable == true)
+    }
 }

@@ -19,24 +19,30 @@ struct RetentionTests {
         let t0 = Date()
         let accepted = try await store.accept(
             (1...3).map { NewMessage(bot: "default", chat: "\($0)", method: "sendMessage", params: "{}", payloadHash: "h\($0)") }, now: t0)
-        let ids = accepted.compactMap { if case .created(let message) = $0 { message.id } else { nil } }
+        var ids = accepted.compactMap { if case .created(let message) = $0 { message.id } else { nil } }
+        // A fourth message a month later: its row is young enough to stay, chained on the pruned ones.
+        let t1 = t0.addingTimeInterval(30 * 86_400)
+        let later = try await store.accept([NewMessage(bot: "default", chat: "4", method: "sendMessage", params: "{}", payloadHash: "h4")], now: t1)
+        ids += later.compactMap { if case .created(let message) = $0 { message.id } else { nil } }
         for (index, id) in ids.enumerated() {
             let failed = index == 2
             try await store.record(AttemptRecord(
-                messageID: id, at: t0, endpoint: "https://api.telegram.org", method: "sendMessage", httpStatus: failed ? 400 : 200,
-                ok: !failed, durationMs: 5, responseBody: "{}", outcome: failed ? "rejected" : "delivered",
+                messageID: id, at: index == 3 ? t1 : t0, endpoint: "https://api.telegram.org", method: "sendMessage",
+                httpStatus: failed ? 400 : 200, ok: !failed, durationMs: 5, responseBody: "{}", outcome: failed ? "rejected" : "delivered",
                 newStatus: failed ? .failed : .delivered, countsAsAttempt: true, lastError: failed ? "Bad Request: chat not found" : nil))
         }
 
         // 89 days later nothing is old enough; 91 days later the ledger and the delivered messages go.
         await housekeeper.prune(now: t0.addingTimeInterval(89 * 86_400))
-        #expect(try await store.ledger(LedgerQuery()).count == 3)
+        #expect(try await store.ledger(LedgerQuery()).count == 4)
         await housekeeper.prune(now: t0.addingTimeInterval(91 * 86_400))
-        #expect(try await store.ledger(LedgerQuery()).isEmpty)
+        #expect(try await store.ledger(LedgerQuery()).map(\.messageID) == [ids[3]])
         #expect(try await store.message(id: ids[0]) == nil)
         #expect(try await store.message(id: ids[1]) == nil)
+        #expect(try await store.message(id: ids[3])?.status == .delivered)
         #expect(try await store.deadLetters(DeadLetterFilter()).map(\.id) == [ids[2]], "dead letters stay until replayed or purged")
-        #expect(try await store.verifyLedger() == .valid(rows: 0))
+        // The remaining row verifies from the anchor the pruned rows left.
+        #expect(try await store.verifyLedger() == .valid(rows: 1))
         try await store.close()
     }
 

@@ -45,6 +45,20 @@ struct ProxyConformanceTests {
     }
 
     @Test(arguments: Driver.allCases)
+    func aPurgedDeadLetterTakesItsUploadsAlong(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            let dead = try await acceptOne(store, withUpload("dead"))
+            let kept = try await acceptOne(store, withUpload("kept", uploads: [Self.photo]))
+            try await store.markSending(id: dead.id, now: at(1))
+            try await store.record(failed(dead.id, reason: "Bad Request: chat not found", at: at(2)))
+            #expect(try await store.uploads(messageID: dead.id) == [Self.photo], "kept for a replay")
+            #expect(try await store.purge(ids: [dead.id]) == [dead.id])
+            #expect(try await store.uploads(messageID: dead.id).isEmpty)
+            #expect(try await store.uploads(messageID: kept.id) == [Self.photo], "another message's uploads stay")
+        }
+    }
+
+    @Test(arguments: Driver.allCases)
     func identicalPayloadAttachesWhilePendingAndWithinTheWindow(driver: Driver) async throws {
         try await withStore(driver) { store, _ in
             let first = try await acceptOne(store, withUpload("a", window: 60))

@@ -31,10 +31,16 @@ extension SQLiteMessageStore {
         try await write { db in try Self.purge(Self.fetchDeadLetters(filter, db).map(\.id), db) }
     }
 
-    /// The delete trigger keeps the per-bot counts right; ledger rows are not linked by a foreign key and stay.
+    /// The delete trigger keeps the per-bot counts right; ledger rows are not linked by a foreign key and stay;
+    /// a failed message's uploads (kept for a replay) go with it.
     private static func purge(_ ids: [Int64], _ db: Database) throws -> [Int64] {
         let delete = try db.cachedStatement(sql: "DELETE FROM message WHERE id = ? AND status = 'failed' RETURNING id")
-        return try ids.filter { try Int64.fetchOne(delete, arguments: [$0]) != nil }
+        let uploads = try db.cachedStatement(sql: "DELETE FROM message_upload WHERE message_id = ?")
+        return try ids.filter { id in
+            guard try Int64.fetchOne(delete, arguments: [id]) != nil else { return false }
+            try uploads.execute(arguments: [id])
+            return true
+        }
     }
 
     /// Newest failure first, through the partial index `message_failed (updated_at, id)`. The reason

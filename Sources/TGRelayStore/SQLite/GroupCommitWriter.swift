@@ -21,7 +21,7 @@ final class GroupCommitWriter: Sendable {
     private let state = Mutex(State())
 
     /// `afterCommit` runs after every durable group commit (it starts background checkpoints).
-    init(pool: DatabasePool, afterCommit: @escaping @Sendable () -> Void = {}) {
+    init(pool: DatabasePool, afterCommit: @escaping @Sendable () -> Void) {
         self.pool = pool
         self.afterCommit = afterCommit
     }

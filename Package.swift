@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "TGRelayServerTests",
             dependencies: [
-                "TGRelayServer", "FakeTelegram",
+                "TGRelayServer", "FakeTelegram", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -66,15 +66,14 @@ struct InboxIngest: Sendable {
     let signal: UpdateSignal
     let dispatcher: Dispatcher
 
-    /// Commits the updates (duplicates are ignored) and returns the ids that were new.
+    /// Commits the updates (duplicates are ignored) and returns the new ones as stored.
     @discardableResult
-    func ingest(bot: String, _ updates: [InboundUpdate]) async throws -> [Int64] {
+    func ingest(bot: String, _ updates: [InboundUpdate]) async throws -> [InboundUpdate] {
         guard !updates.isEmpty else { return [] }
         let stored = try await store.storeUpdates(bot: bot, updates, now: Date())
         guard !stored.isEmpty else { return [] }
         signal.notify(bot: bot)
-        let new = Set(stored)
-        for update in updates where update.reactivatesChat && new.contains(update.updateID) {
+        for update in stored where update.reactivatesChat {
             if let chat = update.chat { await dispatcher.chatReactivated(LaneKey(bot: bot, chat: chat)) }
         }
         return stored

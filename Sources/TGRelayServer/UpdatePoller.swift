@@ -28,8 +28,11 @@ final class PollStatusBoard: Sendable {
 }
 
 /// Long-polls getUpdates for every configured bot in polling mode and commits each batch before the next
-/// call confirms it: the offset sent is always derived from the store (highest stored update_id + 1), so a
-/// crash or restart can never confirm an update that was not committed.
+/// call confirms it: the offset sent is the committed batch's highest update_id + 1, and it is sent only
+/// to confirm that batch. At start and after an empty answer no offset is sent (Telegram then returns
+/// what is unconfirmed, which a restart may repeat; the store ignores duplicates): an offset remembered
+/// across a quiet spell would confirm unseen the updates of a bot whose ids Telegram restarted lower
+/// (TELEGRAM.md "Updates"), and one read from the store after a crash could do the same.
 ///
 /// Failures back off exponentially with jitter; a 409 conflict waits at least `PollBackoff.conflictMinimum`
 /// and raises the `polling_conflict` alert (resolved by the next successful poll), so two pollers never
@@ -59,7 +62,8 @@ struct UpdatePoller: Service {
     }
 
     private enum Outcome {
-        case stored
+        /// The batch is committed; its highest update_id, nil when it was empty.
+        case stored(highest: Int64?)
         case conflict(String)
         case failed(String, retryAfter: TimeInterval?)
     }
@@ -67,6 +71,8 @@ struct UpdatePoller: Service {
     private func poll(_ bot: RelayConfiguration.Bot) async {
         var failures = 0
         var inConflict = false
+        /// Confirms the last committed batch; nil once Telegram has taken it.
+        var offset: Int64?
         var random = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             let settings: InboxSettings
@@ -78,14 +84,16 @@ struct UpdatePoller: Service {
                 continue
             }
             if case .webhook = settings.mode {
+                offset = nil
                 board.update(bot.name) { $0.mode = "webhook" }
                 try? await Task.sleep(for: modeCheckInterval)
                 continue
             }
             board.update(bot.name) { $0.mode = "polling" }
             let endpoint = configuration.telegramEndpoints[failures % configuration.telegramEndpoints.count]
-            switch await getUpdates(bot, endpoint: endpoint, offset: settings.lastUpdateID.map { $0 + 1 }, allowedUpdates: Self.allowedUpdates(bot, settings)) {
-            case .stored:
+            switch await getUpdates(bot, endpoint: endpoint, offset: offset, allowedUpdates: Self.allowedUpdates(bot, settings)) {
+            case .stored(let highest):
+                offset = highest.map { $0 + 1 }
                 failures = 0
                 if inConflict {
                     inConflict = false
@@ -150,6 +158,8 @@ struct UpdatePoller: Service {
             let retryAfter = answer?["parameters"]?["retry_after"]?.int64Value.map { TimeInterval($0) }
             return .failed("HTTP \(status): \(description)", retryAfter: retryAfter)
         }
+        // Every id counts for the offset, an unreadable update's too, so that it is confirmed, not re-sent.
+        let highest = results.compactMap { $0["update_id"]?.int64Value }.max()
         var updates: [InboundUpdate] = []
         for value in results {
             do {
@@ -161,7 +171,7 @@ struct UpdatePoller: Service {
         }
         do {
             try await ingest.ingest(bot: bot.name, updates)
-            return .stored
+            return .stored(highest: highest)
         } catch {
             // Not committed, so not confirmed: the next call repeats the same offset and gets them again.
             return .failed("store: \(error)", retryAfter: nil)

@@ -77,7 +77,7 @@ public struct PushTarget: Sendable, Equatable {
 public struct InboxSettings: Sendable, Equatable {
     public var mode: InboundMode
     public var push: PushTarget?
-    /// The offset the relay's own getUpdates confirms with is this + 1: only what is committed is confirmed.
+    /// The highest update id stored, in the relay's numbering (`UpdateNumbering`).
     public var lastUpdateID: Int64?
     /// The update types the app last asked for with getUpdates' `allowed_updates` (sticky, as at Telegram,
     /// also across restarts); nil: never given, or an empty list (Telegram's default).
@@ -119,10 +119,11 @@ public struct InboxCounts: Sendable, Equatable {
 /// (a webhook retry, a poll answered twice around a crash) stores it once. Every mutating call returns
 /// after its transaction is durable, so whatever the caller confirms to Telegram afterwards is safe.
 public protocol InboxStore: Sendable {
-    /// Stores the updates that are new, in one transaction, and returns their ids. A new update owes a push
-    /// when the bot has a push target that accepts its type; one with `reactivatesChat` clears the chat's
-    /// inactivity in the same transaction. `lastUpdateID` only grows.
-    func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [Int64]
+    /// Stores the updates that are new, in one transaction, and returns them as stored: numbered by
+    /// `UpdateNumbering`, so after Telegram restarts its ids the stored ones keep growing. A new update owes
+    /// a push when the bot has a push target that accepts its type; one with `reactivatesChat` clears the
+    /// chat's inactivity in the same transaction. `lastUpdateID` only grows.
+    func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [InboundUpdate]
     /// Pending updates with `update_id >= from`, in update_id order, of the given types (nil: all).
     func pendingUpdates(bot: String, from: Int64, types: [String]?, limit: Int) async throws -> [StoredUpdate]
     /// Marks every pending update below `offset` done (getUpdates' offset); returns how many.

@@ -1,5 +1,6 @@
 import FakeTelegram
 import Foundation
+import GRDB
 import TGRelayStore
 import Testing
 
@@ -56,6 +57,46 @@ struct InboundPollingTests {
         #expect(inbox["unconfirmed"] as? Int == 0)
         #expect((inbox["last_update_id"] as? NSNumber)?.int64Value == injected.max())
         #expect(inbox["mode"] as? String == "polling")
+    }
+
+    /// TELEGRAM.md: after a week without updates Telegram's ids may start again from a random value. The
+    /// relay, restarted after such a week, must neither confirm the new updates unseen (an offset above
+    /// them) nor hide them from an app whose offset is above them.
+    @Test func updateIDsRestartedByTelegramStillReachTheApp() async throws {
+        let bed = try await TestBed(limits: .off, config: Inbound.config())
+        defer { Task { try await bed.shutdown() } }
+        let consumer = GetUpdatesConsumer()
+        consumer.start(bed: bed)
+        let before = try Inbound.inject(bed.telegram, count: 50, tag: "before")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            consumer.updateIDs.count == 50 && bed.telegram.pendingUpdates(bot: TestBed.botID).isEmpty
+        })
+
+        // The quiet week passes while the relay is down: its store last received an update 8 days ago…
+        bed.relay.kill9()
+        let queue = try DatabaseQueue(path: bed.relay.databasePath)
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE inbox_bot SET last_received_at = last_received_at - ?", arguments: [8 * 86_400_000])
+        }
+        try await queue.close()
+        // …and Telegram's ids start again far below the old ones.
+        let restart = try #require(before.min()) / 2
+        var after = [try #require(try bed.telegram.injectUpdate(bot: TestBed.botID, update: [
+            "update_id": .int(restart),
+            "message": ["message_id": 1, "date": 0, "chat": ["id": 70_001, "type": "private"], "text": "restarted"],
+        ]))]
+        after += try Inbound.inject(bed.telegram, count: 49, tag: "after")
+        #expect(after.first == restart && after.max()! < before.min()!)
+        try await bed.relay.start(http: bed.http)
+
+        #expect(try await eventually(timeout: .seconds(30)) { consumer.updateIDs.count >= 100 })
+        #expect(try await eventually(timeout: .seconds(10)) { bed.telegram.pendingUpdates(bot: TestBed.botID).isEmpty })
+        await consumer.stop()
+        let seen = consumer.updateIDs
+        #expect(seen.count == 100, "each update exactly once")
+        #expect(Array(seen.prefix(50)) == before)
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "the app's ids keep growing")
+        #expect(consumer.texts.suffix(50) == ["restarted"] + (0..<49).map { "after \($0)" }, "in Telegram's order")
     }
 
     @Test func getUpdatesFollowsTelegramsSemantics() async throws {

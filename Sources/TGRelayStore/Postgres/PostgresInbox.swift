@@ -7,13 +7,22 @@ import TGRelayCore
 /// come from grouping the table (bounded by retention) rather than from counter rows, which would serialize
 /// the nodes storing updates of one bot.
 extension PostgresMessageStore {
-    public func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [Int64] {
-        guard let highest = updates.map(\.updateID).max() else { return [] }
+    public func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [InboundUpdate] {
+        guard !updates.isEmpty else { return [] }
         let nowMillis = now.storeMillis
         return try await transaction { [logger] connection in
             let push = try await PostgresInbox.settings(connection, bot: bot, logger: logger).push
+            // Locks the bot's row, so that concurrent webhook deliveries agree on the numbering.
+            var numbering = UpdateNumbering()
+            for try await (shift, highest, received) in try await connection.query(
+                "SELECT update_id_shift, last_update_id, last_received_at FROM inbox_bot WHERE bot = \(bot) FOR UPDATE", logger: logger
+            ).decode((Int64, Int64?, Int64?).self) {
+                numbering = UpdateNumbering(shift: shift, highest: highest, lastReceivedAt: received.map(Date.init(storeMillis:)))
+            }
+            let shift = numbering.shift(forTelegramIDs: updates.map(\.updateID), now: now)
+            let renumbered = updates.map { $0.renumbered(by: shift) }
             // A push target that does not take a type never receives it, as Telegram never creates it.
-            let states = updates.map { update in
+            let states = renumbered.map { update in
                 push.map { $0.accepts(update.type) } == false ? InboxState.done.rawValue : InboxState.pending.rawValue
             }
             // An empty string stands for "no chat" in the array (chat ids and usernames are never empty).
@@ -21,28 +30,28 @@ extension PostgresMessageStore {
                 """
                 INSERT INTO inbox_update (bot, update_id, type, chat, json, received_at, state, next_push_at, push_owed_since)
                 SELECT \(bot), u.id, u.type, nullif(u.chat, ''), u.json, \(nowMillis), u.state, \(nowMillis), \(nowMillis)
-                FROM unnest(\(updates.map(\.updateID)), \(updates.map(\.type)), \(updates.map { $0.chat ?? "" }),
-                    \(updates.map(\.json)), \(states)) AS u (id, type, chat, json, state)
+                FROM unnest(\(renumbered.map(\.updateID)), \(renumbered.map(\.type)), \(renumbered.map { $0.chat ?? "" }),
+                    \(renumbered.map(\.json)), \(states)) AS u (id, type, chat, json, state)
                 ON CONFLICT (bot, update_id) DO NOTHING RETURNING update_id
                 """, logger: logger
             ).all()
             let insertedIDs = Set(try inserted.map { try $0.at(0, as: Int64.self) })
-            var stored: [Int64] = []
-            var reactivated: [String] = []
-            for update in updates where insertedIDs.contains(update.updateID) && !stored.contains(update.updateID) {
-                stored.append(update.updateID)
-                if update.reactivatesChat, let chat = update.chat {
-                    reactivated.append(chat)
-                }
+            var stored: [InboundUpdate] = []
+            for update in renumbered where insertedIDs.contains(update.updateID) && !stored.contains(where: { $0.updateID == update.updateID }) {
+                stored.append(update)
             }
+            let reactivated = stored.filter(\.reactivatesChat).compactMap(\.chat)
             if !reactivated.isEmpty {
                 try await connection.query(
                     "DELETE FROM inactive_chat WHERE bot = \(bot) AND chat = ANY(\(reactivated))", logger: logger)
             }
+            guard let highest = stored.map(\.updateID).max() else { return stored }
             try await connection.query(
                 """
-                INSERT INTO inbox_bot (bot, last_update_id) VALUES (\(bot), \(highest))
-                ON CONFLICT (bot) DO UPDATE SET last_update_id = greatest(inbox_bot.last_update_id, excluded.last_update_id)
+                INSERT INTO inbox_bot (bot, last_update_id, update_id_shift, last_received_at)
+                VALUES (\(bot), \(highest), \(shift), \(nowMillis))
+                ON CONFLICT (bot) DO UPDATE SET last_update_id = greatest(inbox_bot.last_update_id, excluded.last_update_id),
+                    update_id_shift = excluded.update_id_shift, last_received_at = excluded.last_received_at
                 """, logger: logger)
             return stored
         }

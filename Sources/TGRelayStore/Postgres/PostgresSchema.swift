@@ -25,6 +25,7 @@ enum PostgresSchema {
         ("v5-inbox", inbox),
         ("v6-leases", leases),
         ("v7-inbox-consumer", inboxConsumer),
+        ("v8-update-numbering", updateNumbering),
     ]
 
     /// Uploads kept until the message is final, and the proxy's payload index (see `SQLiteSchema`).
@@ -100,6 +101,13 @@ enum PostgresSchema {
     static let inboxConsumer = [
         "ALTER TABLE inbox_bot ADD COLUMN push_max_connections INTEGER",
         "ALTER TABLE inbox_bot ADD COLUMN consumer_allowed_updates TEXT",
+    ]
+
+    /// The relay's numbering of updates (see `SQLiteSchema`, `UpdateNumbering`).
+    static let updateNumbering = [
+        "ALTER TABLE inbox_bot ADD COLUMN update_id_shift BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE inbox_bot ADD COLUMN last_received_at BIGINT",
+        "UPDATE inbox_bot SET last_received_at = (SELECT max(received_at) FROM inbox_update u WHERE u.bot = inbox_bot.bot)",
     ]
 
     /// One row per bot that a node ever dispatched for (see `LeaseStore`).

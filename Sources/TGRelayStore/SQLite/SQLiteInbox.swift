@@ -8,34 +8,43 @@ extension SQLiteMessageStore {
         bot, update_id, type, chat, json, received_at, state, push_tries, next_push_at, push_owed_since, last_push_error
         """
 
-    public func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [Int64] {
-        guard let highest = updates.map(\.updateID).max() else { return [] }
+    public func storeUpdates(bot: String, _ updates: [InboundUpdate], now: Date) async throws -> [InboundUpdate] {
+        guard !updates.isEmpty else { return [] }
         let nowMillis = now.storeMillis
         return try await write { db in
             let push = try Self.settings(db, bot: bot).push
+            let numbering = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT update_id_shift, last_update_id, last_received_at FROM inbox_bot WHERE bot = ?"),
+                arguments: [bot]
+            ).map { UpdateNumbering(shift: $0[0], highest: $0[1], lastReceivedAt: ($0[2] as Int64?).map(Date.init(storeMillis:))) }
+                ?? UpdateNumbering()
+            let shift = numbering.shift(forTelegramIDs: updates.map(\.updateID), now: now)
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO inbox_update (bot, update_id, type, chat, json, received_at, state, next_push_at, push_owed_since)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bot, update_id) DO NOTHING RETURNING update_id
                 """)
-            var stored: [Int64] = []
-            for update in updates {
+            var stored: [InboundUpdate] = []
+            for update in updates.map({ $0.renumbered(by: shift) }) {
                 // A push target that does not take this type never receives it, as Telegram never creates it.
                 let state: InboxState = push.map { $0.accepts(update.type) } == false ? .done : .pending
                 let arguments: StatementArguments = [
                     bot, update.updateID, update.type, update.chat, update.json, nowMillis, state.rawValue, nowMillis, nowMillis,
                 ]
                 guard try Int64.fetchOne(insert, arguments: arguments) != nil else { continue }
-                stored.append(update.updateID)
+                stored.append(update)
                 if update.reactivatesChat, let chat = update.chat {
                     try db.executeCached(sql: "DELETE FROM inactive_chat WHERE bot = ? AND chat = ?", arguments: [bot, chat])
                 }
             }
+            guard let highest = stored.map(\.updateID).max() else { return stored }
             try db.executeCached(
                 sql: """
-                    INSERT INTO inbox_bot (bot, last_update_id) VALUES (?, ?)
-                    ON CONFLICT (bot) DO UPDATE SET last_update_id = max(coalesce(last_update_id, excluded.last_update_id), excluded.last_update_id)
+                    INSERT INTO inbox_bot (bot, last_update_id, update_id_shift, last_received_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (bot) DO UPDATE SET
+                        last_update_id = max(coalesce(last_update_id, excluded.last_update_id), excluded.last_update_id),
+                        update_id_shift = excluded.update_id_shift, last_received_at = excluded.last_received_at
                     """,
-                arguments: [bot, highest])
+                arguments: [bot, highest, shift, nowMillis])
             return stored
         }
     }

@@ -39,6 +39,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v7-inbox-consumer") { db in
             try db.execute(sql: inboxConsumer)
         }
+        migrator.registerMigration("v8-update-numbering") { db in
+            try db.execute(sql: updateNumbering)
+        }
         return migrator
     }
 
@@ -243,6 +246,14 @@ enum SQLiteSchema {
     private static let inboxConsumer = """
         ALTER TABLE inbox_bot ADD COLUMN push_max_connections INTEGER;
         ALTER TABLE inbox_bot ADD COLUMN consumer_allowed_updates TEXT;
+        """
+
+    /// The relay's numbering of updates (v8, see `UpdateNumbering`): the shift added to Telegram's ids since
+    /// it last restarted them, and when the last new update was stored.
+    private static let updateNumbering = """
+        ALTER TABLE inbox_bot ADD COLUMN update_id_shift INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE inbox_bot ADD COLUMN last_received_at INTEGER;
+        UPDATE inbox_bot SET last_received_at = (SELECT max(received_at) FROM inbox_update u WHERE u.bot = inbox_bot.bot);
         """
 
     private static let inbox = """

@@ -22,10 +22,12 @@ enum Inbound {
 /// An app reading updates from the relay with getUpdates, confirming by offset, as a bot library does;
 /// relay restarts show up as failed calls, which it simply retries.
 final class GetUpdatesConsumer: Sendable {
-    private let seen = Mutex<[Int64]>([])
+    private let seen = Mutex<[(id: Int64, text: String?)]>([])
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    var updateIDs: [Int64] { seen.withLock { $0 } }
+    var updateIDs: [Int64] { seen.withLock { $0.map(\.id) } }
+    /// The messages' texts, in the order received.
+    var texts: [String?] { seen.withLock { $0.map(\.text) } }
 
     func start(bed: TestBed) {
         let url = bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates"
@@ -40,9 +42,11 @@ final class GetUpdatesConsumer: Sendable {
                         try? await Task.sleep(for: .milliseconds(100))
                         continue
                     }
-                    let ids = result.compactMap { ($0["update_id"] as? NSNumber)?.int64Value }
-                    seen.withLock { $0 += ids }
-                    if let last = ids.last { offset = last + 1 }
+                    let updates = result.compactMap { update in
+                        ((update["update_id"] as? NSNumber)?.int64Value).map { ($0, (update["message"] as? [String: Any])?["text"] as? String) }
+                    }
+                    seen.withLock { $0 += updates }
+                    if let last = updates.last { offset = last.0 + 1 }
                 }
             }
         }

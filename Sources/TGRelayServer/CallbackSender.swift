@@ -41,8 +41,9 @@ public actor CallbackSender: Service {
         ).run()
     }
 
-    private func deliver(_ owed: OwedCallback) async {
-        guard let callback = await claimedIfFallback(owed) else { return }
+    /// False when nothing was sent (see `claimedIfFallback`).
+    private func deliver(_ owed: OwedCallback) async -> Bool {
+        guard let callback = await claimedIfFallback(owed) else { return false }
         let error = await post(callback)
         let now = Date()
         let outcome = settings.policy.outcome(error: error, tries: callback.tries + 1, owedSince: callback.at, now: now, random: &random)
@@ -56,6 +57,7 @@ public actor CallbackSender: Service {
             // Left pending as it was: it is simply due again, and sent again (at least once).
             logger.warning("cannot record a callback attempt", metadata: ["callback_id": "\(callback.id)", "error": "\(error)"])
         }
+        return true
     }
 
     /// A due fallback checks its message first, in the store's transaction, so it is sent at most once per

@@ -7,7 +7,9 @@ import TGRelayStore
 /// Drives a queue kept in the store (status callbacks, pushes of inbound updates): polls it for due items and
 /// works on up to `maxConcurrent` at once, never on one item twice at a time. The store is the queue, so a
 /// crash at any point only means an item is worked on again (at least once). Polling the partial index of
-/// pending rows costs next to nothing and needs no wake-up wiring into every path that enqueues.
+/// pending rows costs next to nothing and needs no wake-up wiring into every path that enqueues. A finished
+/// item starts the next read at once, so a queue held to a few at a time (one chat's pushes, a small
+/// `max_connections`) moves at the receiver's speed, not one round per poll interval.
 actor DueWorkLoop<Item: Sendable, Key: Hashable & Sendable> {
     let name: String
     let maxConcurrent: Int
@@ -15,17 +17,20 @@ actor DueWorkLoop<Item: Sendable, Key: Hashable & Sendable> {
     let logger: Logger
     let due: @Sendable (Int) async throws -> [Item]
     let key: @Sendable (Item) -> Key
-    let work: @Sendable (Item) async -> Void
+    /// Returns false when it left the item as it was (still due; e.g. at a concurrency limit of its own).
+    let work: @Sendable (Item) async -> Bool
     private var inFlight: Set<Key> = []
     /// Items finished while a read of the queue was under way: that read may predate their record and
     /// still list them, and working on them again would be a duplicate without any crash.
     private var finishedDuringRead: Set<Key>? = nil
     private var stopping = false
+    private var sleeper: CheckedContinuation<Void, Never>?
+    private var wakePending = false
 
     init(
         name: String, maxConcurrent: Int, pollInterval: Duration = .milliseconds(200), logger: Logger,
         due: @escaping @Sendable (Int) async throws -> [Item], key: @escaping @Sendable (Item) -> Key,
-        work: @escaping @Sendable (Item) async -> Void
+        work: @escaping @Sendable (Item) async -> Bool
     ) {
         self.name = name
         self.maxConcurrent = maxConcurrent
@@ -42,7 +47,7 @@ actor DueWorkLoop<Item: Sendable, Key: Hashable & Sendable> {
             await withDiscardingTaskGroup { group in
                 while !stopping, !Task.isCancelled {
                     await startDue(group: &group)
-                    try? await Task.sleep(for: pollInterval)
+                    await nap()
                 }
             }
         } onGracefulShutdown: {
@@ -53,6 +58,30 @@ actor DueWorkLoop<Item: Sendable, Key: Hashable & Sendable> {
 
     private func stop() {
         stopping = true
+        wake()
+    }
+
+    /// Waits for the poll interval, or less when an item finished.
+    private func nap() async {
+        if wakePending {
+            wakePending = false
+            return
+        }
+        let timer = Task { [pollInterval] in
+            try? await Task.sleep(for: pollInterval)
+            if !Task.isCancelled { await self.wake() }
+        }
+        await withCheckedContinuation { sleeper = $0 }
+        timer.cancel()
+    }
+
+    private func wake() {
+        if let sleeper {
+            self.sleeper = nil
+            sleeper.resume()
+        } else {
+            wakePending = true
+        }
     }
 
     private func startDue(group: inout DiscardingTaskGroup) async {
@@ -73,15 +102,16 @@ actor DueWorkLoop<Item: Sendable, Key: Hashable & Sendable> {
         for item in items.filter({ !inFlight.contains(key($0)) && !stale.contains(key($0)) }).prefix(free) {
             inFlight.insert(key(item))
             group.addTask {
-                await self.work(item)
-                await self.finished(self.key(item))
+                let worked = await self.work(item)
+                await self.finished(self.key(item), worked: worked)
             }
         }
     }
 
-    private func finished(_ key: Key) {
+    private func finished(_ key: Key, worked: Bool) {
         inFlight.remove(key)
         finishedDuringRead?.insert(key)
+        if worked { wake() }
     }
 }
 

@@ -44,18 +44,19 @@ actor UpdatePusher: Service {
         ).run()
     }
 
-    private func push(_ update: StoredUpdate) async {
+    /// False when the update was left due as it was (no target now, at `max_connections`, store unavailable).
+    private func push(_ update: StoredUpdate) async -> Bool {
         let target: PushTarget?
         do {
             target = try await store.inboxSettings(bot: update.bot).push
         } catch {
             logger.warning("cannot read the push target", metadata: ["bot": "\(update.bot)", "error": "\(error)"])
-            return
+            return false
         }
         // Removed by deleteWebhook since the update was read: it waits for getUpdates instead.
-        guard let target else { return }
-        // At setWebhook's max_connections the update stays due: the next round of the loop picks it up.
-        guard inFlight[update.bot, default: 0] < target.maxConnections else { return }
+        guard let target else { return false }
+        // At setWebhook's max_connections the update stays due: the read after the next finished push takes it.
+        guard inFlight[update.bot, default: 0] < target.maxConnections else { return false }
         inFlight[update.bot, default: 0] += 1
         defer { inFlight[update.bot, default: 0] -= 1 }
         let policy = configuration.bot(named: update.bot)?.inbound.pushPolicy ?? configuration.inbound.pushPolicy
@@ -73,5 +74,6 @@ actor UpdatePusher: Service {
             // Left pending as it was: it is due again and pushed again (at least once).
             logger.warning("cannot record a push", metadata: ["bot": "\(update.bot)", "update_id": "\(update.updateID)", "error": "\(error)"])
         }
+        return true
     }
 }

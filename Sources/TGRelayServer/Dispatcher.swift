@@ -73,6 +73,7 @@ public actor Dispatcher: Service {
             // `allow_paid_broadcast: true` may go at `per_second` (up to 1000/s).
             let rate = WindowLimit(count: Int(bot.perSecond.rounded(.up)), per: 1)
             let limits = RateLimits(
+                group: WindowLimit(count: 20, per: 60, spacing: configuration.options.groupSpacing),
                 bot: bot.paidBroadcast ? RateLimits.telegramDefaults.bot : rate,
                 paidBroadcast: bot.paidBroadcast ? rate : nil, safetyMargin: 0.005)
             bots[bot.name] = BotRuntime(

@@ -5,8 +5,8 @@ import TGRelayCore
 
 /// Which lanes may be worked on now: pure bookkeeping, no I/O, driven by the caller's clock.
 ///
-/// A lane is in one of three places: waiting for a time (a timer in the heap), ready (in its bot's FIFO),
-/// or in flight (a send task owns it). Work therefore scales with lanes that are due, not with queued
+/// A lane is in one of three places: waiting for a time (a timer in the heap), ready (in one of its bot's
+/// two FIFOs, `ReadyLanes`), or in flight (a send task owns it). Work therefore scales with lanes that are due, not with queued
 /// messages: a lane with a million messages is one entry here.
 ///
 /// Memory is bounded too: each bot holds at most `window` lanes. New work for a lane that does not fit
@@ -51,7 +51,7 @@ struct LaneScheduler {
     private var held: [String: Int] = [:]
     private var paging: [String: Paging] = [:]
     private var timers = Heap<Timer>()
-    private var ready: [String: Deque<LaneKey>] = [:]
+    private var ready: [String: ReadyLanes] = [:]
     private var nextGeneration = 0
 
     /// `window`: most lanes held per bot.
@@ -60,7 +60,7 @@ struct LaneScheduler {
     }
 
     var laneCount: Int { states.count }
-    var botsWithReadyLanes: [String] { ready.compactMap { $0.value.isEmpty ? nil : $0.key } }
+    var botsWithReadyLanes: [String] { ready.compactMap { $0.value.count == 0 ? nil : $0.key } }
     func readyCount(bot: String) -> Int { ready[bot]?.count ?? 0 }
     /// When the earliest waiting lane becomes due (stale timers may make this early, never late).
     var nextTimer: Date? { timers.min?.at }
@@ -70,7 +70,7 @@ struct LaneScheduler {
     mutating func touch(_ lane: LaneKey) {
         switch states[lane] {
         case nil where held[lane.bot, default: 0] >= window: leftInStore(bot: lane.bot)
-        case nil: makeReady(lane)
+        case nil: makeReady(lane, continuing: false)
         case .inFlight: states[lane] = .inFlight(dirty: true)
         case .waiting, .ready: break
         }
@@ -99,7 +99,7 @@ struct LaneScheduler {
                     paging[bot]?.clean = false
                     return
                 }
-                makeReady(lane)
+                makeReady(lane, continuing: false)
             }
             paging[bot]?.cursor = lane
         }
@@ -112,12 +112,12 @@ struct LaneScheduler {
 
     /// Wakes a waiting lane at once (its wait ended early, e.g. a circuit closed).
     mutating func wake(_ lane: LaneKey) {
-        if case .waiting = states[lane] { makeReady(lane) }
+        if case .waiting = states[lane] { makeReady(lane, continuing: true) }
     }
 
     /// Takes the next ready lane of a bot; the caller now owns it until `finish`.
     mutating func popReady(bot: String) -> LaneKey? {
-        guard let lane = ready[bot]?.popFirst() else { return nil }
+        guard let lane = ready[bot]?.pop() else { return nil }
         states[lane] = .inFlight(dirty: false)
         return lane
     }
@@ -126,9 +126,9 @@ struct LaneScheduler {
     mutating func finish(_ lane: LaneKey, next: Date?, now: Date) {
         guard case .inFlight(let dirty) = states[lane] else { return }
         switch next {
-        case nil where dirty: makeReady(lane)
+        case nil where dirty: makeReady(lane, continuing: false)
         case nil: forget(lane)
-        case let at? where at <= now: makeReady(lane)
+        case let at? where at <= now: makeReady(lane, continuing: true)
         case let at?: wait(lane, until: at)
         }
     }
@@ -138,7 +138,7 @@ struct LaneScheduler {
         while let top = timers.min, top.at <= now {
             _ = timers.popMin()
             if case .waiting(let generation) = states[top.lane], generation == top.generation {
-                makeReady(top.lane)
+                makeReady(top.lane, continuing: true)
             }
         }
     }
@@ -149,13 +149,37 @@ struct LaneScheduler {
         timers.insert(Timer(at: at, lane: lane, generation: nextGeneration))
     }
 
-    private mutating func makeReady(_ lane: LaneKey) {
+    private mutating func makeReady(_ lane: LaneKey, continuing: Bool) {
         if states.updateValue(.ready, forKey: lane) == nil { held[lane.bot, default: 0] += 1 }
-        ready[lane.bot, default: []].append(lane)
+        ready[lane.bot, default: ReadyLanes()].append(lane, continuing: continuing)
     }
 
     private mutating func forget(_ lane: LaneKey) {
         guard states.removeValue(forKey: lane) != nil else { return }
         held[lane.bot, default: 1] -= 1
+    }
+}
+
+/// A bot's ready lanes in two FIFOs: lanes back from a send or a wait that may hold more messages
+/// (`continuing`), and lanes with new work (`fresh`). While both hold lanes they take turns. A deep lane
+/// paced by its chat's limit (a group's 20 a minute) is the critical path of a backlog: in one FIFO each
+/// of its sends would queue again behind every single-message lane, and a broadcast to thousands of
+/// chats would hold a group back by minutes. Taking turns gives such lanes their slot as soon as their
+/// chat allows, while lanes with new work still get at least every other pop.
+struct ReadyLanes {
+    private var continuing = Deque<LaneKey>()
+    private var fresh = Deque<LaneKey>()
+    private var continuingNext = true
+
+    var count: Int { continuing.count + fresh.count }
+
+    mutating func append(_ lane: LaneKey, continuing isContinuing: Bool) {
+        if isContinuing { continuing.append(lane) } else { fresh.append(lane) }
+    }
+
+    mutating func pop() -> LaneKey? {
+        let takeContinuing = fresh.isEmpty || (continuingNext && !continuing.isEmpty)
+        continuingNext = !takeContinuing
+        return takeContinuing ? continuing.popFirst() : fresh.popFirst()
     }
 }

@@ -83,6 +83,7 @@ extension RelayConfiguration {
         options.maxInFlight = try values.int("options.max_in_flight", range: 1...100_000) ?? options.maxInFlight
         options.laneWindow = try values.int("options.lane_window", range: 1...10_000_000) ?? options.laneWindow
         options.maxAttempts = try values.int("options.max_attempts", range: 1...1000) ?? options.maxAttempts
+        options.groupSpacing = try values.double("options.group_spacing_seconds", range: 0...3) ?? options.groupSpacing
         options.maxBodyBytes = try values.int("options.max_body_bytes", range: 1...(1 << 30)) ?? options.maxBodyBytes
         switch try values.string("rate_limits") ?? "telegram" {
         case "telegram": options.enforceRateLimits = true

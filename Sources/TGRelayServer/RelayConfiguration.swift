@@ -33,6 +33,8 @@ public struct RelayConfiguration: Sendable {
         /// and are paged in as room frees up, so memory does not grow with the number of lanes.
         public var laneWindow: Int = 10_000
         public var maxAttempts: Int = 5
+        /// Least time between two sends to one group, supergroup or channel (within its 20 a minute).
+        public var groupSpacing: TimeInterval = RateLimits.defaultGroupSpacing
         /// Largest accepted request body (413 beyond it).
         public var maxBodyBytes: Int = 1 << 20
         /// Largest `/v1/messages/batch` or broadcast.

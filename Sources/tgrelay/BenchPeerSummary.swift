@@ -1,4 +1,5 @@
 import Foundation
+import TGRelayCore
 
 /// Turns the runs of `bench peers` into the targets table, the side-by-side table and the chart.
 struct PeerSummary {
@@ -105,9 +106,11 @@ struct PeerSummary {
             group's first window; the \(workload.groups * min(20, workload.perGroup)) first-window group messages need \
             the bot-wide 30/s too, giving \(Fmt.fixed(workload.physicalMinimum())) s from the first to the last delivery \
             (the \(Fmt.int(Double(workload.total))) messages at 30/s alone would need \
-            \(Fmt.fixed(Double((workload.total - 1) / 30))) s). The simulator does not limit a group to one message per \
-            second; tgrelay does by default, following Telegram's FAQ (\"avoid more than one message per second in a \
-            single chat\"), which makes its minimum \(Fmt.fixed(workload.minimumAtOnePerSecondPerChat())) s.
+            \(Fmt.fixed(Double((workload.total - 1) / 30))) s). The simulator does not space the messages of a group; \
+            tgrelay sends to a group at most two a second by default (`options.group_spacing_seconds` 0.5: Telegram's FAQ \
+            tolerates short bursts over one a second in a single chat), which makes its minimum \
+            \(Fmt.fixed(workload.minimum(groupSpacing: RateLimits.defaultGroupSpacing))) s; at one a second it would be \
+            \(Fmt.fixed(workload.minimum(groupSpacing: 1))) s.
             """,
             """
             tgrelay: `tgrelay serve` from the same binary, fresh SQLite file, default settings; the list is queued \

@@ -74,12 +74,12 @@ struct PeerWorkload: Sendable {
         return max(botBound, groupBound)
     }
 
-    /// The same with the FAQ's "no more than one message per second in a single chat" applied to groups
-    /// too (the simulator does not enforce it there; tgrelay follows it by default).
-    func minimumAtOnePerSecondPerChat(bot: Int = 30, group: Int = 20, groupWindow: Double = 60) -> Double {
+    /// The same with consecutive sends to a group at least `groupSpacing` apart (the simulator does not
+    /// enforce such spacing; tgrelay paces groups by `options.group_spacing_seconds`).
+    func minimum(groupSpacing: Double, bot: Int = 30, group: Int = 20, groupWindow: Double = 60) -> Double {
         let botBound = Double((total - 1) / bot)
         guard groups > 0, perGroup > 0 else { return botBound }
-        let groupBound = Double((perGroup - 1) / group) * groupWindow + Double((perGroup - 1) % group)
+        let groupBound = Double((perGroup - 1) / group) * groupWindow + Double((perGroup - 1) % group) * groupSpacing
         return max(botBound, groupBound)
     }
 }

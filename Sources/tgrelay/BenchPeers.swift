@@ -215,7 +215,7 @@ struct PeerRunContext: Sendable {
         let total = workload.total
         let clock = ContinuousClock()
         let started = clock.now
-        let timeout = Duration.seconds(workload.minimumAtOnePerSecondPerChat() * 1.5 + Double(outageSeconds) + 180)
+        let timeout = Duration.seconds(workload.minimum(groupSpacing: 1) * 1.5 + Double(outageSeconds) + 180)
         try await sender.start(workload)
         let handedOver = clock.now
         // Faults come at a fixed time, the same for every sender: 30 % (crash) and 50 % (outage) of the

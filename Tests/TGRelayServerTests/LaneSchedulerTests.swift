@@ -140,4 +140,45 @@ struct LaneSchedulerTests {
         scheduler.loaded([z], for: again!)
         #expect(scheduler.popReady(bot: "b") == z)
     }
+
+    /// A group paced at its chat's limit must not queue behind thousands of single-message lanes for each
+    /// of its sends (the broadcast benchmark's critical path), nor may it starve them.
+    @Test func lanesBackFromAWaitTakeTurnsWithLanesWithNewWork() {
+        var scheduler = LaneScheduler()
+        let group = LaneKey(bot: "b", chat: "-100")
+        scheduler.touch(group)
+        #expect(scheduler.popReady(bot: "b") == group)
+        let singles = (1...5).map { LaneKey(bot: "b", chat: "\($0)") }
+        singles.forEach { scheduler.touch($0) }
+        scheduler.finish(group, next: t0.addingTimeInterval(1), now: t0)
+        scheduler.promoteDue(now: t0.addingTimeInterval(1))
+        #expect(scheduler.readyCount(bot: "b") == 6)
+        // Its time came while five lanes with new work were ready: it goes next, not sixth.
+        #expect(scheduler.popReady(bot: "b") == group)
+        // Back at once after a send (another message may follow): turns alternate while both queues hold lanes.
+        scheduler.finish(group, next: t0.addingTimeInterval(1), now: t0.addingTimeInterval(1))
+        #expect(scheduler.popReady(bot: "b") == singles[0])
+        #expect(scheduler.popReady(bot: "b") == group)
+        scheduler.finish(group, next: t0.addingTimeInterval(2), now: t0.addingTimeInterval(1))
+        scheduler.finish(singles[0], next: t0, now: t0.addingTimeInterval(1))  // sent; may hold more
+        #expect(scheduler.popReady(bot: "b") == singles[1])
+        #expect(scheduler.popReady(bot: "b") == singles[0])
+        #expect(scheduler.popReady(bot: "b") == singles[2])
+        // Only lanes with new work left: they go one after the other.
+        #expect(scheduler.popReady(bot: "b") == singles[3])
+        #expect(scheduler.popReady(bot: "b") == singles[4])
+        #expect(scheduler.popReady(bot: "b") == nil)
+    }
+
+    @Test func manyContinuingLanesStillLeaveEveryOtherPopToNewWork() {
+        var scheduler = LaneScheduler()
+        let deep = (1...4).map { LaneKey(bot: "b", chat: "d\($0)") }
+        deep.forEach { scheduler.touch($0) }
+        #expect((0..<4).compactMap { _ in scheduler.popReady(bot: "b") } == deep)
+        deep.forEach { scheduler.finish($0, next: t0, now: t0) }
+        let fresh = (1...2).map { LaneKey(bot: "b", chat: "f\($0)") }
+        fresh.forEach { scheduler.touch($0) }
+        let order = (0..<6).compactMap { _ in scheduler.popReady(bot: "b") }
+        #expect(order == [deep[0], fresh[0], deep[1], fresh[1], deep[2], deep[3]])
+    }
 }

@@ -50,6 +50,10 @@ public actor Dispatcher: Service {
     private let newWork = Mutex<[LaneKey]>([])
     private var stopping = false
     var isStopping: Bool { stopping }
+    /// Sends waiting for their rate-limit slot, per bot, in arrival order (`Dispatcher+Slots`).
+    var slotWaiters: [String: Deque<SlotWaiter>] = [:]
+    /// Per bot, the timer that serves the slot waiters next, and when it fires.
+    var slotTimers: [String: (at: Date, task: Task<Void, Never>)] = [:]
     private var sleeper: CheckedContinuation<Void, Never>?
     private var wakePending = false
 
@@ -221,27 +225,6 @@ public actor Dispatcher: Service {
             if batch.count == Self.laneBatch { start() }
         }
         if !batch.isEmpty { start() }
-    }
-
-    /// Waits until `lane` may send without exceeding a limit, then records the send: the request
-    /// leaves right after, so the limiter's log holds departure times.
-    /// Returns the recorded departure time.
-    /// `paid`: the send carries `allow_paid_broadcast: true` (the bot's paid rate applies).
-    func takeSlot(for lane: LaneKey, paid: Bool) async -> Date {
-        while true {
-            let now = Date()
-            guard let limiter = bots[lane.bot]?.limiter, bots[lane.bot]?.enforceLimits == true else {
-                donePreparing(lane)
-                return now
-            }
-            let earliest = limiter.earliestSend(for: lane, paidBroadcast: paid, now: now)
-            if earliest <= now {
-                bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
-                donePreparing(lane)
-                return now
-            }
-            try? await Task.sleep(for: .seconds(earliest.timeIntervalSince(now)))
-        }
     }
 
     /// Runs the `getMe` probes of open circuits that are due.

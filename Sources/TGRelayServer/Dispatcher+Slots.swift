@@ -23,12 +23,12 @@ extension Dispatcher {
             return Date()
         }
         let now = Date()
-        if slotWaiters[lane.bot]?.isEmpty ?? true, runtime.limiter.earliestSend(for: lane, paidBroadcast: paid, now: now) <= now {
+        if slotWaiters[lane.bot] == nil, runtime.limiter.earliestSend(for: lane, paidBroadcast: paid, now: now) <= now {
             grantSlot(lane, at: now)
             return now
         }
         return await withCheckedContinuation { continuation in
-            slotWaiters[lane.bot, default: []].append(SlotWaiter(lane: lane, paid: paid, continuation: continuation))
+            slotWaiters[lane.bot, default: SlotQueues()].append(SlotWaiter(lane: lane, paid: paid, continuation: continuation))
             serveSlots(bot: lane.bot)
         }
     }
@@ -38,39 +38,41 @@ extension Dispatcher {
         donePreparing(lane)
     }
 
-    /// Grants every slot that is due, in queue order, and sets the bot's timer for the next one. A waiter
-    /// whose own chat must still wait (a 429 pause that came meanwhile) lets those behind it pass; once the
-    /// bot-wide window is full for a kind of send (free or paid), later waiters of that kind are not looked at.
+    /// Grants every slot that is due, in queue order per kind of send (free, paid), and sets the bot's
+    /// timer for the next one. A waiter whose own chat must still wait (a 429 pause that came meanwhile)
+    /// lets those behind it pass; once the bot-wide window is full for a kind, the rest of its queue waits.
+    ///
+    /// Runs for every slot: the bot's state is taken out of the dictionary while it is worked on, so the
+    /// limiter is neither copied nor copied-on-write.
     private func serveSlots(bot: String) {
-        guard var waiters = slotWaiters[bot], !waiters.isEmpty else { return }
+        guard var runtime = bots.removeValue(forKey: bot) else { return }
+        var queues = slotWaiters.removeValue(forKey: bot) ?? SlotQueues()
         let now = Date()
-        var next: Date?
-        var botBlocked: [Bool: Date] = [:]
-        var index = 0
-        while index < waiters.count, botBlocked.count < 2, let limiter = bots[bot]?.limiter {
-            let waiter = waiters[index]
-            if botBlocked[waiter.paid] != nil {
-                index += 1
-                continue
-            }
-            let botTime = limiter.earliestBotSend(paidBroadcast: waiter.paid, now: now)
-            if botTime > now {
-                botBlocked[waiter.paid] = botTime
-                index += 1
-                continue
-            }
-            let earliest = limiter.earliestSend(for: waiter.lane, paidBroadcast: waiter.paid, now: now)
-            if earliest <= now {
-                grantSlot(waiter.lane, at: now)
-                waiters.remove(at: index)
-                waiter.continuation.resume(returning: now)
-            } else {
-                next = min(next ?? earliest, earliest)
-                index += 1
+        var due: Date?
+        for paid in [false, true] {
+            var index = 0
+            while index < queues[paid: paid].count {
+                let botTime = runtime.limiter.earliestBotSend(paidBroadcast: paid, now: now)
+                if botTime > now {
+                    due = min(due ?? botTime, botTime)
+                    break
+                }
+                let lane = queues[paid: paid][index].lane
+                let earliest = runtime.limiter.earliestSend(for: lane, paidBroadcast: paid, now: now)
+                if earliest <= now {
+                    runtime.limiter.recordSend(lane: lane, at: now)
+                    runtime.preparing.remove(lane)
+                    queues[paid: paid].remove(at: index).continuation.resume(returning: now)
+                } else {
+                    due = min(due ?? earliest, earliest)
+                    index += 1
+                }
             }
         }
-        slotWaiters[bot] = waiters
-        guard !waiters.isEmpty, let due = ([next].compactMap { $0 } + botBlocked.values).min() else { return }
+        bots[bot] = runtime
+        guard !queues.isEmpty else { return }
+        slotWaiters[bot] = queues
+        guard let due else { return }
         if let timer = slotTimers[bot], timer.at <= due { return }
         slotTimers[bot]?.task.cancel()
         let task = Task {
@@ -83,5 +85,24 @@ extension Dispatcher {
     private func slotTimerFired(bot: String) {
         slotTimers[bot] = nil
         serveSlots(bot: bot)
+    }
+}
+
+/// One bot's sends waiting for a slot: free and paid ones queue apart, since their bot-wide limits differ.
+struct SlotQueues {
+    private var free = Deque<Dispatcher.SlotWaiter>()
+    private var paid = Deque<Dispatcher.SlotWaiter>()
+
+    var isEmpty: Bool { free.isEmpty && paid.isEmpty }
+
+    subscript(paid isPaid: Bool) -> Deque<Dispatcher.SlotWaiter> {
+        get { isPaid ? paid : free }
+        _modify {
+            if isPaid { yield &paid } else { yield &free }
+        }
+    }
+
+    mutating func append(_ waiter: Dispatcher.SlotWaiter) {
+        self[paid: waiter.paid].append(waiter)
     }
 }

@@ -51,7 +51,7 @@ public actor Dispatcher: Service {
     private var stopping = false
     var isStopping: Bool { stopping }
     /// Sends waiting for their rate-limit slot, per bot, in arrival order (`Dispatcher+Slots`).
-    var slotWaiters: [String: Deque<SlotWaiter>] = [:]
+    var slotWaiters: [String: SlotQueues] = [:]
     /// Per bot, the timer that serves the slot waiters next, and when it fires.
     var slotTimers: [String: (at: Date, task: Task<Void, Never>)] = [:]
     private var sleeper: CheckedContinuation<Void, Never>?

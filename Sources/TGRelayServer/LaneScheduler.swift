@@ -151,7 +151,8 @@ struct LaneScheduler {
 
     private mutating func makeReady(_ lane: LaneKey, continuing: Bool) {
         if states.updateValue(.ready, forKey: lane) == nil { held[lane.bot, default: 0] += 1 }
-        ready[lane.bot, default: ReadyLanes()].append(lane, continuing: continuing)
+        // A group's or channel's lane is paced at 20 a minute: with any backlog it is the critical path.
+        ready[lane.bot, default: ReadyLanes()].append(lane, continuing: continuing || lane.chatKind == .group)
     }
 
     private mutating func forget(_ lane: LaneKey) {
@@ -160,12 +161,13 @@ struct LaneScheduler {
     }
 }
 
-/// A bot's ready lanes in two FIFOs: lanes back from a send or a wait that may hold more messages
-/// (`continuing`), and lanes with new work (`fresh`). While both hold lanes they take turns. A deep lane
-/// paced by its chat's limit (a group's 20 a minute) is the critical path of a backlog: in one FIFO each
-/// of its sends would queue again behind every single-message lane, and a broadcast to thousands of
-/// chats would hold a group back by minutes. Taking turns gives such lanes their slot as soon as their
-/// chat allows, while lanes with new work still get at least every other pop.
+/// A bot's ready lanes in two FIFOs: lanes back from a send or a wait that may hold more messages, and
+/// lanes of groups and channels (`continuing`); and private chats' lanes with new work (`fresh`). While
+/// both hold lanes they take turns. A deep lane paced by its chat's limit (a group's 20 a minute) is the
+/// critical path of a backlog: in one FIFO its first send and then each next one would queue behind
+/// every single-message lane, and a broadcast to thousands of chats would hold a group back by minutes.
+/// Taking turns gives such lanes their slot as soon as their chat allows, while lanes with new work
+/// still get at least every other pop.
 struct ReadyLanes {
     private var continuing = Deque<LaneKey>()
     private var fresh = Deque<LaneKey>()

@@ -56,6 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Every lane in flight may hold a connection; the default pool of 8 would serialize them.
         clientConfiguration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.options.maxInFlight)
+        // A refused connection fails its request at once: the relay's circuit breaker and retry policies
+        // decide what comes next. The pool's own backoff grows to a minute during a long outage of refused
+        // connections and would hold the first sends (and the probes) back long after Telegram is back.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let app = RelayApplication.build(configuration: configuration, store: store, httpClient: httpClient, logger: logger) { port in
             logger.info("tgrelay listening", metadata: ["address": "\(configuration.listenHost):\(port)"])

@@ -141,25 +141,25 @@ struct LaneSchedulerTests {
         #expect(scheduler.popReady(bot: "b") == z)
     }
 
-    /// A group paced at its chat's limit must not queue behind thousands of single-message lanes for each
-    /// of its sends (the broadcast benchmark's critical path), nor may it starve them.
+    /// A deep lane paced at its chat's limit must not queue behind thousands of single-message lanes for
+    /// each of its sends (a backlog's critical path), nor may it starve them.
     @Test func lanesBackFromAWaitTakeTurnsWithLanesWithNewWork() {
         var scheduler = LaneScheduler()
-        let group = LaneKey(bot: "b", chat: "-100")
-        scheduler.touch(group)
-        #expect(scheduler.popReady(bot: "b") == group)
+        let deep = LaneKey(bot: "b", chat: "99")
+        scheduler.touch(deep)
+        #expect(scheduler.popReady(bot: "b") == deep)
         let singles = (1...5).map { LaneKey(bot: "b", chat: "\($0)") }
         singles.forEach { scheduler.touch($0) }
-        scheduler.finish(group, next: t0.addingTimeInterval(1), now: t0)
+        scheduler.finish(deep, next: t0.addingTimeInterval(1), now: t0)
         scheduler.promoteDue(now: t0.addingTimeInterval(1))
         #expect(scheduler.readyCount(bot: "b") == 6)
         // Its time came while five lanes with new work were ready: it goes next, not sixth.
-        #expect(scheduler.popReady(bot: "b") == group)
+        #expect(scheduler.popReady(bot: "b") == deep)
         // Back at once after a send (another message may follow): turns alternate while both queues hold lanes.
-        scheduler.finish(group, next: t0.addingTimeInterval(1), now: t0.addingTimeInterval(1))
+        scheduler.finish(deep, next: t0.addingTimeInterval(1), now: t0.addingTimeInterval(1))
         #expect(scheduler.popReady(bot: "b") == singles[0])
-        #expect(scheduler.popReady(bot: "b") == group)
-        scheduler.finish(group, next: t0.addingTimeInterval(2), now: t0.addingTimeInterval(1))
+        #expect(scheduler.popReady(bot: "b") == deep)
+        scheduler.finish(deep, next: t0.addingTimeInterval(2), now: t0.addingTimeInterval(1))
         scheduler.finish(singles[0], next: t0, now: t0.addingTimeInterval(1))  // sent; may hold more
         #expect(scheduler.popReady(bot: "b") == singles[1])
         #expect(scheduler.popReady(bot: "b") == singles[0])
@@ -180,5 +180,16 @@ struct LaneSchedulerTests {
         fresh.forEach { scheduler.touch($0) }
         let order = (0..<6).compactMap { _ in scheduler.popReady(bot: "b") }
         #expect(order == [deep[0], fresh[0], deep[1], fresh[1], deep[2], deep[3]])
+    }
+
+    /// A broadcast queued as thousands of private chats and then a few groups: the groups' first sends
+    /// must not wait for every private chat (their 20-a-minute windows are the backlog's critical path).
+    @Test func groupLanesWithNewWorkDoNotQueueBehindPrivateChats() {
+        var scheduler = LaneScheduler()
+        let privates = (1...4).map { LaneKey(bot: "b", chat: "\($0)") }
+        let groups = [LaneKey(bot: "b", chat: "-1001"), LaneKey(bot: "b", chat: "@news")]
+        (privates + groups).forEach { scheduler.touch($0) }
+        let order = (0..<6).compactMap { _ in scheduler.popReady(bot: "b") }
+        #expect(order == [groups[0], privates[0], groups[1], privates[1], privates[2], privates[3]])
     }
 }

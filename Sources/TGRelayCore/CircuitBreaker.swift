@@ -16,13 +16,13 @@ public struct CircuitBreaker: Sendable {
         public var probeInitialDelay: TimeInterval
         public var probeMultiplier: Double
         /// Kept short so the backlog starts draining within seconds of Telegram's return (a probe that
-        /// fails just before the recovery delays the drain by this much); one `getMe` every 2 s costs nothing.
+        /// fails just before the recovery delays the drain by this much); one `getMe` a second costs nothing.
         public var probeMaximumDelay: TimeInterval
 
         public init(
             consecutiveFailures: Int = 5, failureRatio: Double = 0.5, ratioWindow: TimeInterval = 30,
             ratioMinimumRequests: Int = 20, probeInitialDelay: TimeInterval = 0.5, probeMultiplier: Double = 2,
-            probeMaximumDelay: TimeInterval = 2
+            probeMaximumDelay: TimeInterval = 1
         ) {
             self.consecutiveFailures = consecutiveFailures
             self.failureRatio = failureRatio

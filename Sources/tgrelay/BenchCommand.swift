@@ -23,7 +23,8 @@ struct BenchCommand: AsyncParsableCommand {
               .build/release/tgrelay bench memory
               .build/release/tgrelay bench recovery
               .build/release/tgrelay bench peers
+              bash scripts/bench-postgres.sh      (bench postgres, with its PostgreSQL server and pgqueuer)
             """,
-        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self, BenchRecovery.self, BenchPeers.self]
+        subcommands: [BenchAccept.self, BenchDispatch.self, BenchRate.self, BenchMemory.self, BenchRecovery.self, BenchPeers.self, BenchPostgres.self]
     )
 }

@@ -43,19 +43,60 @@ struct BenchDispatch: AsyncParsableCommand {
 
     func run() async throws {
         var report = BenchReport(scenario: "dispatch", title: "Dispatch: draining a backlog without limits")
-        let simulatorPort = try ProcStats.freePort()
-        let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: simulatorPort, limits: .off))
-        try await withBenchRun(
-            scenario: "dispatch", options: common, telegramAPI: "http://127.0.0.1:\(simulatorPort)",
-            extra: ["TGRELAY_RATE_LIMITS": "off"], stopping: fake
-        ) { relay, http in
-            try await measure(relay: relay, fake: fake, http: http, report: &report)
-        }
+        let drain = try await DispatchDrain.measure(options: common, messages: messages, lanes: lanes, timeout: timeout)
+        report.add("messages / lanes", "\(Fmt.int(Double(messages))) / \(Fmt.int(Double(lanes)))")
+        report.add("loading through /v1/messages/batch", "\(Fmt.fixed(drain.loadSeconds)) s (\(Fmt.int(Double(messages) / drain.loadSeconds)) msg/s)")
+        report.add("delivered msg/s (first to last delivery)", "\(Fmt.int(drain.rate)) msg/s", target: "≥ 5,000 msg/s", met: drain.rate >= 5000)
+        report.add("gate opened → all delivered (includes the circuit's probe delay)", "\(Fmt.fixed(drain.gateToDone)) s")
+        report.add("relay CPU per delivered message", String(format: "%.0f µs (%.1f CPU s in all)", drain.relayCPU / Double(messages) * 1e6, drain.relayCPU))
+        report.add("relay CPU use during the drain", String(format: "%.2f cores", drain.relayCPU / drain.gateToDone))
+        report.add("bench process (simulator, polling) CPU use during the drain", String(format: "%.2f cores", drain.benchCPU / drain.gateToDone))
+        report.add("simulator: requests / 429s / duplicate payloads", drain.simulator)
+        report.add(
+            "relay status after: queued / delivered / dead letters", "\(drain.final.queued) / \(drain.final.delivered) / \(drain.final.failed)",
+            target: "0 / \(messages) / 0", met: drain.complete)
+        report.notes = [
+            """
+            One relay process (release build, fresh SQLite file, synchronous=FULL, TGRELAY_RATE_LIMITS=off, log level \
+            \(common.relayLogLevel) to a file) and the simulator in the bench process (FakeLimits.off) share the machine's \
+            cores. Each delivery costs the relay a lane-head read, a durable `sending` mark, the HTTP request to the \
+            simulator and a durable attempt record with its ledger row.
+            """
+        ]
         try common.finish(report)
     }
+}
 
-    private func measure(relay: RelayChild, fake: FakeTelegram, http: BenchHTTP, report: inout BenchReport) async throws {
-        let lanes = self.lanes
+/// One backlog queued while the Bot API is unreachable, then drained without limits: what `bench dispatch`
+/// and `bench postgres` measure.
+struct DispatchDrain {
+    var loadSeconds: Double
+    /// Delivered messages per second, first to last delivery.
+    var rate: Double
+    var gateToDone: Double
+    var relayCPU: Double
+    var benchCPU: Double
+    var simulator: String
+    var final: RelayStatus
+    var messages: Int
+    var complete: Bool { final.queued == 0 && final.delivered == messages && final.failed == 0 }
+    /// Accepted and delivered messages per second: the backlog over the load and the drain together.
+    var enqueueAndDeliverRate: Double { Double(messages) / (loadSeconds + gateToDone) }
+
+    static func measure(options: BenchCommonOptions, messages: Int, lanes: Int, timeout: Int) async throws -> DispatchDrain {
+        let simulatorPort = try ProcStats.freePort()
+        let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: simulatorPort, limits: .off))
+        return try await withBenchRun(
+            scenario: "dispatch", options: options, telegramAPI: "http://127.0.0.1:\(simulatorPort)",
+            extra: ["TGRELAY_RATE_LIMITS": "off"], stopping: fake
+        ) { relay, http in
+            try await measure(relay: relay, fake: fake, http: http, messages: messages, lanes: lanes, timeout: timeout)
+        }
+    }
+
+    private static func measure(
+        relay: RelayChild, fake: FakeTelegram, http: BenchHTTP, messages: Int, lanes: Int, timeout: Int
+    ) async throws -> DispatchDrain {
         say("loading \(messages) messages over \(lanes) lanes while the Bot API is unreachable")
         let loadSeconds = try await http.loadQueue(relay: relay.baseURL, total: messages, label: "dispatch", progress: true) {
             8_000_000 + Int64($0 % lanes)
@@ -94,27 +135,10 @@ struct BenchDispatch: AsyncParsableCommand {
         let delivered = fake.messages()
         let first = delivered.map(\.receivedAt).min() ?? Date()
         let last = delivered.map(\.receivedAt).max() ?? Date()
-        let drain = last.timeIntervalSince(first)
-        let rate = Double(delivered.count - 1) / max(drain, 1e-9)
-
-        report.add("messages / lanes", "\(Fmt.int(Double(messages))) / \(Fmt.int(Double(lanes)))")
-        report.add("loading through /v1/messages/batch", "\(Fmt.fixed(loadSeconds)) s (\(Fmt.int(Double(messages) / loadSeconds)) msg/s)")
-        report.add("delivered msg/s (first to last delivery)", "\(Fmt.int(rate)) msg/s", target: "≥ 5,000 msg/s", met: rate >= 5000)
-        report.add("gate opened → all delivered (includes the circuit's probe delay)", "\(Fmt.fixed(gateToDone)) s")
-        report.add("relay CPU per delivered message", String(format: "%.0f µs (%.1f CPU s in all)", cpu / Double(messages) * 1e6, cpu))
-        report.add("relay CPU use during the drain", String(format: "%.2f cores", cpu / gateToDone))
-        report.add("bench process (simulator, polling) CPU use during the drain", String(format: "%.2f cores", benchCPU / gateToDone))
-        report.add("simulator: requests / 429s / duplicate payloads", "\(stats.totalRequests) / \(stats.tooManyRequestsTotal) / \(stats.duplicatePayloads)")
-        report.add(
-            "relay status after: queued / delivered / dead letters", "\(final.queued) / \(final.delivered) / \(final.failed)",
-            target: "0 / \(messages) / 0", met: final.queued == 0 && final.delivered == messages && final.failed == 0)
-        report.notes = [
-            """
-            One relay process (release build, fresh SQLite file, synchronous=FULL, TGRELAY_RATE_LIMITS=off, log level \
-            \(common.relayLogLevel) to a file) and the simulator in the bench process (FakeLimits.off) share the machine's \
-            cores. Each delivery costs the relay a lane-head read, a durable `sending` mark, the HTTP request to the \
-            simulator and a durable attempt record with its ledger row.
-            """
-        ]
+        let rate = Double(delivered.count - 1) / max(last.timeIntervalSince(first), 1e-9)
+        return DispatchDrain(
+            loadSeconds: loadSeconds, rate: rate, gateToDone: gateToDone, relayCPU: cpu, benchCPU: benchCPU,
+            simulator: "\(stats.totalRequests) / \(stats.tooManyRequestsTotal) / \(stats.duplicatePayloads)", final: final,
+            messages: messages)
     }
 }

@@ -128,7 +128,9 @@ struct LaneScheduler {
         switch next {
         case nil where dirty: makeReady(lane, continuing: false)
         case nil: forget(lane)
-        case let at? where at <= now: makeReady(lane, continuing: true)
+        // Back at once after a send: the lane may well be empty, and every private chat of a broadcast
+        // comes back so; in the continuing queue they would bury the lanes that wait on a timer.
+        case let at? where at <= now: makeReady(lane, continuing: false)
         case let at?: wait(lane, until: at)
         }
     }
@@ -161,8 +163,8 @@ struct LaneScheduler {
     }
 }
 
-/// A bot's ready lanes in two FIFOs: lanes back from a send or a wait that may hold more messages, and
-/// lanes of groups and channels (`continuing`); and private chats' lanes with new work (`fresh`). While
+/// A bot's ready lanes in two FIFOs: lanes whose head waited for its time (their chat's spacing, a retry, a
+/// 429) and lanes of groups and channels (`continuing`); and other private chats' lanes (`fresh`). While
 /// both hold lanes they take turns. A deep lane paced by its chat's limit (a group's 20 a minute) is the
 /// critical path of a backlog: in one FIFO its first send and then each next one would queue behind
 /// every single-message lane, and a broadcast to thousands of chats would hold a group back by minutes.

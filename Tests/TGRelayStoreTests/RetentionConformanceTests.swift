@@ -61,4 +61,26 @@ struct RetentionConformanceTests {
             #expect(next.id > m[5].id)
         }
     }
+
+    /// More finished messages than one pruning batch, with a pending one and a young one among them: every
+    /// batch continues where the last stopped and all old finished messages go.
+    @Test(arguments: Driver.allCases)
+    func pruneFinishedWorksThroughSeveralBatches(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            let count = 5_003
+            let m = try await acceptNew(store, (0..<count).map { newMessage("m\($0)", chat: "\($0 % 50)") })
+            let pending = 2_500
+            let young = count - 1
+            let finished = m.indices.filter { $0 != pending && $0 != young }.map { delivered(m[$0].id, at: at(10)) }
+            // In groups of the size the dispatcher records (one transaction each).
+            for start in stride(from: 0, to: finished.count, by: 200) {
+                try await store.record(Array(finished[start..<min(start + 200, finished.count)]))
+            }
+            try await store.record(delivered(m[young].id, at: at(100)))
+            #expect(try await store.pruneFinishedMessages(before: at(50)) == count - 2)
+            #expect(try await store.message(id: m[pending].id)?.status == .queued)
+            #expect(try await store.message(id: m[young].id)?.status == .delivered)
+            #expect(try await store.message(id: m[pending + 1].id) == nil)
+        }
+    }
 }

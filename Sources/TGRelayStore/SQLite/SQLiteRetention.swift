@@ -8,19 +8,26 @@ extension SQLiteMessageStore {
     public func pruneFinishedMessages(before: Date) async throws -> Int {
         let cutoff = before.storeMillis
         var total = 0
+        // Walks the table in id order from where the last batch stopped, so no batch scans again what an
+        // earlier one looked at; ids grow with acceptance, so nothing accepted after the cutoff can qualify.
+        var after: Int64 = 0
         while true {
-            let deleted = try await write { db in
-                try db.executeCached(
-                    sql: """
-                        DELETE FROM message WHERE id IN (
-                            SELECT id FROM message
-                            WHERE status IN ('delivered', 'expired', 'cancelled') AND updated_at < ? LIMIT ?)
+            let from = after
+            let batch = try await write { db in
+                let ids = try Int64.fetchAll(
+                    db, sql: """
+                        SELECT id FROM message WHERE id > ? AND created_at < ?
+                            AND status IN ('delivered', 'expired', 'cancelled') AND updated_at < ?
+                        ORDER BY id LIMIT ?
                         """,
-                    arguments: [cutoff, Self.pruneBatchSize])
-                return db.changesCount
+                    arguments: [from, cutoff, cutoff, Self.pruneBatchSize])
+                guard let last = ids.last else { return (deleted: 0, last: from) }
+                try db.execute(sql: "DELETE FROM message WHERE id IN (\(ids.map(String.init).joined(separator: ",")))")
+                return (deleted: db.changesCount, last: last)
             }
-            total += deleted
-            if deleted < Self.pruneBatchSize { break }
+            total += batch.deleted
+            after = batch.last
+            if batch.deleted < Self.pruneBatchSize { break }
         }
         try await write { db in
             try db.executeCached(

@@ -31,4 +31,8 @@ public protocol LeaseStore: Sendable {
     /// `recoverInterruptedSends` for one bot: what a node taking a bot over does with the messages the
     /// previous holder left `sending` (their outcome is unknown).
     func recoverInterruptedSends(bot: String, now: Date) async throws -> Int
+    /// Notes that `node` is alive at `now` (once per lease round), so nodes can share the bots out evenly.
+    func recordHeartbeat(node: String, now: Date) async throws
+    /// The nodes whose last heartbeat is at or after `since`, ordered by name.
+    func liveNodes(since: Date) async throws -> [String]
 }

@@ -56,4 +56,19 @@ struct LeaseConformanceTests {
             #expect(try await store.message(id: other.id)?.status == .sending)
         }
     }
+
+    @Test(arguments: Driver.allCases)
+    func liveNodesAreThoseWithARecentHeartbeat(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            #expect(try await store.liveNodes(since: t0).isEmpty)
+            try await store.recordHeartbeat(node: "b", now: at(1))
+            try await store.recordHeartbeat(node: "a", now: at(2))
+            try await store.recordHeartbeat(node: "c", now: at(3))
+            #expect(try await store.liveNodes(since: at(1)) == ["a", "b", "c"])
+            // A heartbeat moves the node's time forward; the others age out.
+            try await store.recordHeartbeat(node: "b", now: at(12))
+            #expect(try await store.liveNodes(since: at(2.5)) == ["b", "c"])
+            #expect(try await store.liveNodes(since: at(5)) == ["b"])
+        }
+    }
 }

@@ -30,6 +30,17 @@ extension PostgresMessageStore {
         try await recoverInterruptedSends(botFilter: bot, now: now)
     }
 
+    public func recordHeartbeat(node: String, now: Date) async throws {
+        try await rows("""
+            INSERT INTO relay_node (node, seen_at) VALUES (\(node), \(now.storeMillis))
+            ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at
+            """)
+    }
+
+    public func liveNodes(since: Date) async throws -> [String] {
+        try await rows("SELECT node FROM relay_node WHERE seen_at >= \(since.storeMillis) ORDER BY node").map { try $0.at(0) }
+    }
+
     private static func lease(_ row: PostgresRandomAccessRow) throws -> BotLease {
         BotLease(bot: try row.at(0), node: try row.at(1), expiresAt: Date(storeMillis: try row.at(2)), epoch: try row.at(3))
     }

@@ -26,6 +26,7 @@ enum PostgresSchema {
         ("v6-leases", leases),
         ("v7-inbox-consumer", inboxConsumer),
         ("v8-update-numbering", updateNumbering),
+        ("v9-nodes", [#"CREATE TABLE relay_node (node TEXT COLLATE "C" PRIMARY KEY, seen_at BIGINT NOT NULL)"#]),
     ]
 
     /// Uploads kept until the message is final, and the proxy's payload index (see `SQLiteSchema`).

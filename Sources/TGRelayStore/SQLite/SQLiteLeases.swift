@@ -34,6 +34,20 @@ extension SQLiteMessageStore {
         }
     }
 
+    public func recordHeartbeat(node: String, now: Date) async throws {
+        try await write { db in
+            try db.executeCached(
+                sql: "INSERT INTO relay_node (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at",
+                arguments: [node, now.storeMillis])
+        }
+    }
+
+    public func liveNodes(since: Date) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT node FROM relay_node WHERE seen_at >= ? ORDER BY node", arguments: [since.storeMillis])
+        }
+    }
+
     private static func lease(_ row: Row) -> BotLease {
         BotLease(bot: row[0], node: row[1], expiresAt: Date(storeMillis: row[2]), epoch: row[3])
     }

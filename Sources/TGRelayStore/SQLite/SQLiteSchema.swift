@@ -42,6 +42,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v8-update-numbering") { db in
             try db.execute(sql: updateNumbering)
         }
+        migrator.registerMigration("v9-nodes") { db in
+            try db.execute(sql: "CREATE TABLE relay_node (node TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 

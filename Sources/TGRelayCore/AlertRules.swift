@@ -96,6 +96,12 @@ public struct BotObservation: Sendable, Equatable {
 public enum AlertTransition: Sendable, Equatable {
     case raised(Alert)
     case resolved(Alert, at: Date)
+
+    public var alert: Alert {
+        switch self {
+        case .raised(let alert), .resolved(let alert, _): alert
+        }
+    }
 }
 
 /// The alert rules as a state machine: fed observations on a controlled clock, it raises each alert once

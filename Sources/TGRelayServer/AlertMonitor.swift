@@ -65,7 +65,10 @@ public actor AlertMonitor: Service {
                 openCircuits: live[name]?.openCircuits ?? [:], tokenRefused: live[name]?.tokenRefused,
                 pollingConflict: pollingConflicts[name])
         }
-        for transition in evaluator.evaluate(observations, now: now) {
+        // Every node follows every bot (the store's counts are the same for all), but only the node holding
+        // a bot's lease announces its alerts: one POST per change, and a takeover does not raise again what
+        // the previous holder raised.
+        for transition in evaluator.evaluate(observations, now: now) where dispatcher.ownership.owns(transition.alert.key.bot) {
             announce(transition, now: now)
         }
         await oweWebhookPosts()

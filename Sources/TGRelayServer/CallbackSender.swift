@@ -16,6 +16,8 @@ public actor CallbackSender: Service {
     let http: HTTPClient
     let settings: RelayConfiguration.Callbacks
     let secret: [UInt8]
+    let configuration: RelayConfiguration
+    let ownership: BotOwnership
     let logger: Logger
     /// Slow receivers must not hold up the others, but one relay should not flood them either.
     let maxConcurrent = 16
@@ -23,8 +25,10 @@ public actor CallbackSender: Service {
 
     /// Nil when callbacks are not configured (no secret): nothing is ever owed then, since every
     /// `callback_url` is refused at accept and `callbacks.url` needs the secret.
-    public init?(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, logger: Logger) {
+    init?(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, ownership: BotOwnership, logger: Logger) {
         guard let secret = configuration.callbacks.secret else { return nil }
+        self.configuration = configuration
+        self.ownership = ownership
         self.store = store
         self.http = http
         self.settings = configuration.callbacks
@@ -33,10 +37,11 @@ public actor CallbackSender: Service {
     }
 
     public func run() async throws {
-        let store = store
+        let (store, configuration, ownership) = (store, configuration, ownership)
         await DueWorkLoop(
             name: "callback sender", maxConcurrent: maxConcurrent, logger: logger,
-            due: { limit in try await store.dueCallbacks(now: Date(), limit: limit) }, key: { $0.id },
+            due: { limit in try await store.dueCallbacks(now: Date(), limit: limit).filter { ownership.serves($0.bot, configuration) } },
+            key: { $0.id },
             work: { callback in await self.deliver(callback) }
         ).run()
     }

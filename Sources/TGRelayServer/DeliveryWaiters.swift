@@ -2,11 +2,16 @@ import Synchronization
 
 /// Lets a proxy request wait for its message's final state: the dispatcher (and a cancel) signal every
 /// message that becomes final, and waiters resume on that signal or at their timeout, whichever is first.
+/// With several nodes another node may deliver the message: then waiters also ask the store every
+/// `storePoll`.
 public final class DeliveryWaiters: Sendable {
     private let waiting = Mutex<[Int64: [Int: CheckedContinuation<Void, Never>]]>([:])
     private let tokens = Atomic<Int>(0)
+    let storePoll: Duration?
 
-    public init() {}
+    public init(storePoll: Duration? = nil) {
+        self.storePoll = storePoll
+    }
 
     /// The message reached a final state.
     func signal(_ id: Int64) {
@@ -21,9 +26,14 @@ public final class DeliveryWaiters: Sendable {
         var timer: Task<Void, Never>?
         await withCheckedContinuation { continuation in
             waiting.withLock { $0[id, default: [:]][token] = continuation }
-            timer = Task {
-                if await isFinal() { return self.end(id, token) }
-                try? await Task.sleep(for: timeout)
+            timer = Task { [storePoll] in
+                let deadline = ContinuousClock.now + timeout
+                while !Task.isCancelled {
+                    if await isFinal() { break }
+                    let left = deadline - .now
+                    guard left > .zero else { break }
+                    try? await Task.sleep(for: min(left, storePoll ?? left))
+                }
                 self.end(id, token)
             }
         }

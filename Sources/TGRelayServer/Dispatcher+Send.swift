@@ -100,7 +100,9 @@ extension Dispatcher {
         for (lane, next) in lanes {
             donePreparing(lane)
             inFlight -= 1
-            scheduler.finish(lane, next: next, now: now)
+            bots[lane.bot]?.inFlight -= 1
+            // A bot whose lease went was forgotten by the scheduler (`giveUp`): its lanes are not handed back.
+            if ownership.owns(lane.bot) { scheduler.finish(lane, next: next, now: now) }
         }
         wake()
     }
@@ -111,7 +113,10 @@ extension Dispatcher {
         let params = Self.requestParams(head)
         // Stored params are canonical JSON, so the flag has exactly this spelling when set. Without
         // limits there is no slot to wait for (and no trip to the actor for it).
-        let departed = enforceLimits ? await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#)) : Date()
+        let slot = enforceLimits ? await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#)) : Date()
+        guard let departed = slot, enforceLimits || ownership.owns(lane.bot) else {
+            return await handBack(prepared)
+        }
         let started = ContinuousClock.now
         let response = await request(head.method, params: params, uploads: prepared.uploads, endpoint: endpoint, token: token)
         let duration = ContinuousClock.now - started
@@ -135,6 +140,20 @@ extension Dispatcher {
         logger.info(
             "attempt", metadata: ["id": "\(head.id)", "lane": "\(lane)", "outcome": "\(answer.outcome)", "status": "\(decision.newStatus.rawValue)"])
         await finishAttempt(lane: lane, effect: decision.effect, answer: answer, at: at, next: decision.newStatus.isFinal ? at : decision.notBefore ?? at)
+    }
+
+    /// The bot's lease went before the send's slot came: no request left, so the message goes back to how
+    /// it was before it was marked (if the store refuses, it stays `sending` and the next holder of the
+    /// lease retries it as ambiguous).
+    private nonisolated func handBack(_ prepared: PreparedSend) async {
+        let head = prepared.head
+        let status: MessageStatus = head.status == .queued ? .queued : .waiting
+        do {
+            try await store.apply(Transition(messageID: head.id, at: Date(), newStatus: status, notBefore: head.notBefore, lastError: head.lastError))
+        } catch {
+            logger.warning("store error while handing a message back after the lease went", metadata: ["id": "\(head.id)", "error": "\(error)"])
+        }
+        await lanesDone([(prepared.lane, nil)])
     }
 
     /// Stores the attempt (and, first, an inactive chat), retrying each second while the store refuses (full,

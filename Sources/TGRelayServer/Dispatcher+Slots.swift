@@ -12,12 +12,15 @@ extension Dispatcher {
         var lane: LaneKey
         /// The send carries `allow_paid_broadcast: true` (the bot's paid rate applies).
         var paid: Bool
-        var continuation: CheckedContinuation<Date, Never>
+        /// Resumed with the departure time, or nil when the bot's lease went meanwhile (`giveUp`).
+        var continuation: CheckedContinuation<Date?, Never>
     }
 
     /// Waits until `lane` may send without exceeding a limit, then records the send: the request leaves
-    /// right after, so the limiter's log holds departure times. Returns the recorded departure time.
-    func takeSlot(for lane: LaneKey, paid: Bool) async -> Date {
+    /// right after, so the limiter's log holds departure times. Returns the recorded departure time, or nil
+    /// when this node no longer holds the bot's lease: the send must not leave.
+    func takeSlot(for lane: LaneKey, paid: Bool) async -> Date? {
+        guard ownership.owns(lane.bot) else { return nil }
         guard let runtime = bots[lane.bot], runtime.enforceLimits else {
             donePreparing(lane)
             return Date()
@@ -105,4 +108,6 @@ struct SlotQueues {
     mutating func append(_ waiter: Dispatcher.SlotWaiter) {
         self[paid: waiter.paid].append(waiter)
     }
+
+    var all: [Dispatcher.SlotWaiter] { Array(free) + Array(paid) }
 }

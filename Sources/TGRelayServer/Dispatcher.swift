@@ -22,6 +22,8 @@ public actor Dispatcher: Service {
         var unauthorized: String?
         /// Lanes popped and not yet past `takeSlot` (or done without a send).
         var preparing: Set<LaneKey> = []
+        /// Lanes popped and not yet handed back (sends in flight among them).
+        var inFlight = 0
         let enforceLimits: Bool
         /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
         var preparingCap: Int {
@@ -40,7 +42,9 @@ public actor Dispatcher: Service {
     public nonisolated let metrics: RelayMetrics
     let classifier = AnswerClassifier()
     /// Proxy requests waiting for their message's final state.
-    public let waiters = DeliveryWaiters()
+    public let waiters: DeliveryWaiters
+    /// The bots this node holds the lease of (`LeaseKeeper`): only theirs are dispatched.
+    nonisolated let ownership: BotOwnership
     var bots: [String: BotRuntime] = [:]
     var scheduler: LaneScheduler
     /// Chats that answered 403, so their messages fail fast without taking a rate-limit slot.
@@ -59,9 +63,12 @@ public actor Dispatcher: Service {
 
     public init(
         configuration: RelayConfiguration, store: any MessageStore, client: BotAPIClient, logger: Logger,
-        metrics: RelayMetrics = RelayMetrics()
+        metrics: RelayMetrics = RelayMetrics(), ownership: BotOwnership = BotOwnership()
     ) {
         self.store = store
+        self.ownership = ownership
+        // Another node may deliver a message this one accepted: its proxy waiters also look at the store.
+        self.waiters = DeliveryWaiters(storePoll: store is any LaneChangeFeed ? .milliseconds(500) : nil)
         self.recorder = AttemptRecorder(store: store)
         self.metrics = metrics
         self.client = client
@@ -87,26 +94,15 @@ public actor Dispatcher: Service {
         }
     }
 
+    /// Works for the bots this node holds the lease of (`takeOver`, `giveUp`) until graceful shutdown.
     public func run() async throws {
-        let recovered = try await store.recoverInterruptedSends(now: Date())
-        if recovered > 0 {
-            logger.notice("messages interrupted mid-send by a crash will be retried as ambiguous", metadata: ["count": "\(recovered)"])
-        }
-        try await rememberRecentSends(now: Date())
-        for chat in try await store.inactiveChats(bot: nil) {
-            inactiveChats[LaneKey(bot: chat.bot, chat: chat.chat)] = chat.reason
-        }
-        // Lanes with work are paged in from the store as the window has room, never all at once.
-        for name in bots.keys {
-            scheduler.leftInStore(bot: name)
-        }
         logger.info("dispatcher started")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !stopping, !Task.isCancelled {
                     let now = Date()
                     scheduler.promoteDue(now: now)
-                    for name in bots.keys {
+                    for name in bots.keys where ownership.owns(name) {
                         await loadLanes(bot: name)
                         startDueProbes(bot: name, now: now, group: &group)
                         dispatchReadyLanes(bot: name, now: now, group: &group)
@@ -118,28 +114,6 @@ public actor Dispatcher: Service {
             Task { await self.beginShutdown() }
         }
         logger.info("dispatcher stopped; in-flight sends finished")
-    }
-
-    /// Telegram still counts what an earlier process sent in the last minute (a restart, a crash, a
-    /// lease taken over): the limiter starts from the ledger's recent attempts, and the bots wait one
-    /// bot-wide window for sends that left without a ledger row (in flight when the process died).
-    private func rememberRecentSends(now: Date) async throws {
-        let longestWindow = bots.values.map { max($0.limiter.limits.group.window, $0.limiter.limits.bot.window) }.max() ?? 60
-        var query = LedgerQuery(since: now.addingTimeInterval(-longestWindow - 1), limit: 1000)
-        while true {
-            let page = try await store.ledger(query)
-            for entry in page where entry.httpStatus != nil {
-                let departed = entry.at.addingTimeInterval(-entry.durationMs / 1000)
-                bots[entry.bot]?.limiter.recordSend(lane: LaneKey(bot: entry.bot, chat: entry.chat), at: departed)
-            }
-            guard page.count == query.limit, let last = page.last else { break }
-            query.afterSeq = last.seq
-        }
-        for name in bots.keys {
-            guard let runtime = bots[name], runtime.enforceLimits else { continue }
-            let limits = runtime.limiter.limits
-            bots[name]?.limiter.pauseBot(until: now.addingTimeInterval(limits.bot.window + limits.safetyMargin))
-        }
     }
 
     /// New work in these lanes (accepts, replays, reactivations). Returns at once: an accept must not
@@ -158,7 +132,7 @@ public actor Dispatcher: Service {
             defer { pending = [] }
             return pending
         }
-        for lane in lanes where bots[lane.bot] != nil {
+        for lane in lanes where ownership.owns(lane.bot) {
             scheduler.touch(lane)
         }
         wake()
@@ -219,6 +193,7 @@ public actor Dispatcher: Service {
                 }
             }
             inFlight += 1
+            bots[name]?.inFlight += 1
             bots[name]?.preparing.insert(lane)
             batch.append(lane)
             inactive[lane] = inactiveChats[lane]
@@ -242,7 +217,7 @@ public actor Dispatcher: Service {
     /// The earliest moment something could become possible: a lane timer, a bot's rate window, a probe.
     private func nextWake(now: Date) -> Date? {
         var times: [Date] = scheduler.nextTimer.map { [$0] } ?? []
-        for (name, runtime) in bots {
+        for (name, runtime) in bots where ownership.owns(name) {
             if scheduler.pageRequest(bot: name, limit: Self.lanePage) != nil { return now }
             if let probe = runtime.endpoints.nextProbeAt { times.append(probe) }
             if scheduler.readyCount(bot: name) > 0, inFlight < options.maxInFlight, runtime.preparing.count < runtime.preparingCap,

@@ -110,6 +110,14 @@ struct LaneScheduler {
         paging[bot]?.clean = true
     }
 
+    /// Drops every lane of `bot`, wherever it is (its lease went); its timers go stale and are skipped.
+    mutating func forget(bot: String) {
+        for lane in states.keys where lane.bot == bot { states[lane] = nil }
+        held[bot] = nil
+        paging[bot] = nil
+        ready[bot] = nil
+    }
+
     /// Wakes a waiting lane at once (its wait ended early, e.g. a circuit closed).
     mutating func wake(_ lane: LaneKey) {
         if case .waiting = states[lane] { makeReady(lane, continuing: true) }

@@ -8,8 +8,8 @@ import TGRelayCore
 import TGRelayStore
 import TelegramBotAPI
 
-/// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the
-/// dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender, (when
+/// Builds the relay: one Hummingbird application whose `ServiceGroup` runs the HTTP server, the lease
+/// keeper (which bots this node works for), on PostgreSQL the lane notifications, the dispatcher, the alert monitor, (when `callbacks.secret` is set) the callback sender, (when
 /// `inbound.enabled` for any bot) the update poller and pusher and (unless retention is off) the housekeeper, with
 /// graceful shutdown (the server stops first, then in-flight sends finish).
 public enum RelayApplication {
@@ -21,11 +21,18 @@ public enum RelayApplication {
         inbound: (any ProxyInboundMethods)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let ownership = BotOwnership()
         let dispatcher = Dispatcher(
-            configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger)
+            configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), logger: logger, ownership: ownership)
         let alerts = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: logger)
-        var services: [any Service] = [dispatcher, alerts, QueueSampler(store: store, history: dispatcher.metrics.history)]
-        if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, logger: logger) {
+        // The keeper first: graceful shutdown stops services in reverse order, so it releases the leases
+        // after the dispatcher has finished its sends.
+        var services: [any Service] = [LeaseKeeper(configuration: configuration, store: store, dispatcher: dispatcher, logger: logger)]
+        if let feed = store as? any LaneChangeFeed {
+            services.append(LaneFeedListener(feed: feed, dispatcher: dispatcher))
+        }
+        services += [dispatcher, alerts, QueueSampler(store: store, history: dispatcher.metrics.history)]
+        if let callbacks = CallbackSender(configuration: configuration, store: store, http: httpClient, ownership: ownership, logger: logger) {
             services.append(callbacks)
         }
         let inbox = InboxServices(store: store, dispatcher: dispatcher)
@@ -33,8 +40,8 @@ public enum RelayApplication {
             services.append(
                 UpdatePoller(
                     configuration: configuration, store: store, client: BotAPIClient(httpClient: httpClient), ingest: inbox.ingest,
-                    board: inbox.board, alerts: alerts, logger: logger))
-            services.append(UpdatePusher(configuration: configuration, store: store, http: httpClient, logger: logger))
+                    board: inbox.board, alerts: alerts, ownership: ownership, logger: logger))
+            services.append(UpdatePusher(configuration: configuration, store: store, http: httpClient, ownership: ownership, logger: logger))
         }
         if let housekeeper = Housekeeper(configuration: configuration, store: store, logger: logger) {
             services.append(housekeeper)

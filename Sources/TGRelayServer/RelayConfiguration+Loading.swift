@@ -24,7 +24,8 @@ extension RelayConfiguration {
     /// env `TGRELAY_CALLBACKS_URL`, `TGRELAY_CALLBACKS_SECRET`, …), `alerts.webhook_url`,
     /// `alerts.queue_depth`, `alerts.dead_letters_per_hour`, `alerts.circuit_open_seconds` (alert rules), `proxy.wait_seconds`,
     /// `proxy.dedup_window_seconds` (the Bot API proxy), `inbound.*` (inbound updates, see `loadInbound`),
-    /// and `retention.days` (default 90, 0 keeps everything), `retention.interval_seconds`.
+    /// `retention.days` (default 90, 0 keeps everything), `retention.interval_seconds`, and `node.id`,
+    /// `node.lease_seconds` (several nodes on one database, see `loadNode`).
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Self {
         let secrets: Set<String> = ["TGRELAY_BOT_TOKEN", "TGRELAY_API_KEY", "TGRELAY_CALLBACKS_SECRET", "TGRELAY_DATABASE"]
         var providers: [any ConfigProvider] = [
@@ -104,6 +105,7 @@ extension RelayConfiguration {
         try loadProxy(values)
         try loadInbound(values)
         try loadRetention(values)
+        try loadNode(values)
     }
 
     /// `host:port`; an IPv6 host goes in brackets (`[::1]:8080`), since its own colons would make the port

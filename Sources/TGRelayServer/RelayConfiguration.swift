@@ -67,6 +67,7 @@ public struct RelayConfiguration: Sendable {
     public var proxy = Proxy()
     public var inbound = Inbound()
     public var retention = Retention()
+    public var node = Node()
 
     public init() {}
 

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import TGRelayStore
 
-/// `GET /v1/status`: per bot, what is queued, how old it is, what happened, how the dispatcher sees it, and
-/// the inbox of inbound updates; and the alerts holding now.
+/// `GET /v1/status`: per bot, what is queued, how old it is, what happened, how the dispatcher sees it (on
+/// the node that holds the bot's lease), which node that is, and the inbox of inbound updates; and the
+/// alerts holding now.
 struct StatusRoutes {
     let store: any MessageStore
     let dispatcher: Dispatcher
@@ -18,6 +19,7 @@ struct StatusRoutes {
             let inboxCounts = try await storeCall { try await store.inboxCounts() }
             let inbox = Dictionary(inboxCounts.map { ($0.bot, $0) }) { first, _ in first }
             let pollers = polling.snapshot()
+            let leases = Dictionary(try await storeCall { try await store.leases() }.map { ($0.bot, $0) }) { first, _ in first }
             let now = Date()
             // Every configured bot is shown, also one that has not stored a message yet (the dispatcher knows
             // them all); a bot only the store knows (removed from the configuration) still shows its backlog.
@@ -34,6 +36,10 @@ struct StatusRoutes {
                     bot["oldest_waiting_seconds"] = max(0, now.timeIntervalSince(oldest))
                 }
                 if let state = live[count.bot] { bot.merge(state.json) { $1 } }
+                // Which node sends for the bot (several nodes on one database): the lease holder, while it lasts.
+                if let lease = leases[name], lease.expiresAt > now {
+                    bot["lease"] = ["node": lease.node, "expires_at": MessageView.timestamp(lease.expiresAt), "held_here": dispatcher.ownership.owns(name)]
+                }
                 if inbox[name] != nil || pollers[name] != nil {
                     bot["inbox"] = Self.inbox(inbox[name] ?? InboxCounts(bot: name), poller: pollers[name], now: now)
                 }

@@ -44,6 +44,8 @@ struct UpdatePoller: Service {
     let ingest: InboxIngest
     let board: PollStatusBoard
     let alerts: AlertMonitor
+    /// A bot is polled only while this node holds its lease: two pollers would make Telegram answer 409.
+    let ownership: BotOwnership
     let logger: Logger
     /// How often a bot in webhook mode checks whether it went back to polling (`tgrelay webhook delete`).
     let modeCheckInterval: Duration = .seconds(2)
@@ -53,7 +55,7 @@ struct UpdatePoller: Service {
         try await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for bot in configuration.bots where bot.inbound.enabled {
-                    group.addTask { await poll(bot) }
+                    group.addTask { await ownership.whileOwned(bot.name) { await poll(bot) } }
                 }
                 group.addTask { await pruneLoop() }
             }

@@ -17,14 +17,16 @@ actor UpdatePusher: Service {
     let store: any MessageStore
     let poster: SignedPost
     let configuration: RelayConfiguration
+    let ownership: BotOwnership
     let logger: Logger
     let maxConcurrent = 32
     private var random = SystemRandomNumberGenerator()
     /// Pushes in flight per bot, held to its push target's `max_connections`.
     private var inFlight: [String: Int] = [:]
 
-    init(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, logger: Logger) {
+    init(configuration: RelayConfiguration, store: any MessageStore, http: HTTPClient, ownership: BotOwnership, logger: Logger) {
         self.store = store
+        self.ownership = ownership
         poster = SignedPost(http: http, secret: configuration.callbacks.secret, timeout: configuration.inbound.pushTimeout)
         self.configuration = configuration
         self.logger = logger
@@ -36,10 +38,10 @@ actor UpdatePusher: Service {
     }
 
     func run() async throws {
-        let store = store
+        let (store, configuration, ownership) = (store, configuration, ownership)
         await DueWorkLoop(
             name: "update pusher", maxConcurrent: maxConcurrent, logger: logger,
-            due: { limit in try await store.duePushes(now: Date(), limit: limit) },
+            due: { limit in try await store.duePushes(now: Date(), limit: limit).filter { ownership.serves($0.bot, configuration) } },
             key: { Key(bot: $0.bot, updateID: $0.updateID) }, work: { update in await self.push(update) }
         ).run()
     }

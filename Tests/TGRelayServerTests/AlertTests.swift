@@ -135,6 +135,8 @@ struct AlertTests {
         let dispatcher = Dispatcher(
             configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
         let monitor = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test"))
+        // Alerts are watched by the node holding the bot's lease.
+        try await dispatcher.takeOver("default")
 
         await monitor.setPollingConflict(bot: "default", detail: "Conflict: terminated by other getUpdates request")
         await monitor.evaluate(now: Date())

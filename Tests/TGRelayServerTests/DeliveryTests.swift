@@ -137,13 +137,15 @@ struct DeliveryTests {
         _ = try await eventually(timeout: .seconds(10), every: .milliseconds(20)) {
             try await bed.message(first)["status"] as? String == "sending"
         }
-        // Holds the write lock for 7 s, beyond the store's 5 s busy timeout, while the answer is on its way.
+        // Holds the write lock for 12 s, beyond the store's 5 s busy timeout twice (the lease keeper's renewal
+        // may wait out the first), while the answer is on its way. The bot's lease lapses meanwhile: the send
+        // already out is still recorded, and the second message waits for the lease to come back.
         let locker = Process()
         locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         locker.arguments = [
             "python3", "-c",
             "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10); "
-                + "c.execute('BEGIN EXCLUSIVE'); time.sleep(7); c.execute('COMMIT')",
+                + "c.execute('BEGIN EXCLUSIVE'); time.sleep(12); c.execute('COMMIT')",
             bed.relay.databasePath,
         ]
         try locker.run()

@@ -24,11 +24,12 @@ enum PostgresLaneFeed {
 }
 
 extension PostgresMessageStore: LaneChangeFeed {
-    public func watchLanes(_ onLanes: @escaping @Sendable ([LaneKey]) async -> Void) async {
+    public func watchLanes(onConnected: @escaping @Sendable () async -> Void, _ onLanes: @escaping @Sendable ([LaneKey]) async -> Void) async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: PostgresLaneFeed.channel) { notifications in
+                        await onConnected()
                         for try await notification in notifications {
                             if let lane = PostgresLaneFeed.lane(notification.payload) {
                                 await onLanes([lane])

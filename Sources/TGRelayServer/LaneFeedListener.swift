@@ -12,7 +12,7 @@ struct LaneFeedListener: Service {
 
     func run() async throws {
         let (dispatcher, rereadInterval) = (dispatcher, rereadInterval)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
                     await feed.watchLanes(onConnected: { await dispatcher.rereadLanes() }) { lanes in

@@ -31,7 +31,7 @@ actor LeaseKeeper: Service {
 
     func run() async throws {
         logger.info("lease keeper started", metadata: ["node": "\(keeping.node)", "lease_seconds": "\(keeping.settings.duration)"])
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLoop() }
                 group.addTask { await self.expiryLoop() }

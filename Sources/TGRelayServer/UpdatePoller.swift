@@ -52,7 +52,7 @@ struct UpdatePoller: Service {
     let pruneInterval: Duration = .seconds(600)
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for bot in configuration.bots where bot.inbound.enabled {
                     group.addTask { await ownership.whileOwned(bot.name) { await poll(bot) } }

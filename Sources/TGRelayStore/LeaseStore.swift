@@ -28,8 +28,10 @@ public protocol LeaseStore: Sendable {
     func releaseLease(bot: String, node: String) async throws
     /// Every lease ever taken (expired ones too), ordered by bot.
     func leases() async throws -> [BotLease]
-    /// `recoverInterruptedSends` for one bot: what a node taking a bot over does with the messages the
-    /// previous holder left `sending` (their outcome is unknown).
+    /// What a node taking a bot over (after a crash, a restart or another node's death) does with the
+    /// messages the previous holder left `sending`, whose outcome is unknown: they become `waiting` and are
+    /// flagged ambiguous (or `failed` with reason `outcome_unknown` when accepted with at_most_once).
+    /// Returns how many.
     func recoverInterruptedSends(bot: String, now: Date) async throws -> Int
     /// Notes that `node` is alive at `now` (once per lease round), so nodes can share the bots out evenly.
     func recordHeartbeat(node: String, now: Date) async throws

@@ -306,9 +306,6 @@ public protocol MessageStore: CallbackStore, InboxStore, LeaseStore, Sendable {
     /// it applied.
     @discardableResult
     func apply(_ transition: Transition) async throws -> Bool
-    /// After a crash: messages left `sending` become `waiting` and are flagged ambiguous
-    /// (or `failed` with reason `outcome_unknown` when accepted with at_most_once). Returns how many.
-    func recoverInterruptedSends(now: Date) async throws -> Int
 
     /// The group became a supergroup: every non-final message of (bot, from) now targets `to`; the
     /// mapping is kept. Messages keep their place in accept order, so they merge into the `to` lane by

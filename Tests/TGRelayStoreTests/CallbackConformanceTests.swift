@@ -106,7 +106,7 @@ struct CallbackConformanceTests {
 
         // Reopened without the default URL: what was owed stays owed, with its own URL.
         store = try await harness.open()
-        #expect(try await store.recoverInterruptedSends(now: at(2)) == 1)
+        #expect(try await store.recoverInterruptedSends(bot: "bot1", now: at(2)) == 1)
         let due = try await store.dueCallbacks(now: at(2), limit: 10)
         #expect(due.map(\.messageID) == [m[0].id, m[1].id])
         #expect(due.map(\.event) == [.delivered, .failed])

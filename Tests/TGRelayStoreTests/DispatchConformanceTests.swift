@@ -123,7 +123,7 @@ struct DispatchConformanceTests {
             let idle = try await acceptOne(store, newMessage("c", chat: "3"))
             try await store.markSending(id: lane[0].id, now: at(1))
             try await store.markSending(id: once.id, now: at(1))
-            #expect(try await store.recoverInterruptedSends(now: at(50)) == 2)
+            #expect(try await store.recoverInterruptedSends(bot: "bot1", now: at(50)) == 2)
 
             let retried = try #require(try await store.message(id: lane[0].id))
             #expect(retried.status == .waiting)
@@ -139,7 +139,7 @@ struct DispatchConformanceTests {
 
             #expect(try await store.message(id: idle.id)?.status == .queued)
             #expect(try await store.message(id: idle.id)?.ambiguous == false)
-            #expect(try await store.recoverInterruptedSends(now: at(51)) == 0)
+            #expect(try await store.recoverInterruptedSends(bot: "bot1", now: at(51)) == 0)
         }
     }
 

@@ -101,25 +101,21 @@ extension PostgresMessageStore {
             """).isEmpty
     }
 
-    public func recoverInterruptedSends(now: Date) async throws -> Int {
-        try await recoverInterruptedSends(botFilter: nil, now: now)
-    }
-
-    /// Messages left `sending` (of one bot, or all) become `waiting` and ambiguous, or `failed` with
-    /// `outcome_unknown` when accepted with at_most_once.
-    func recoverInterruptedSends(botFilter bot: String?, now: Date) async throws -> Int {
+    /// The bot's messages left `sending` become `waiting` and ambiguous, or `failed` with `outcome_unknown`
+    /// when accepted with at_most_once.
+    public func recoverInterruptedSends(bot: String, now: Date) async throws -> Int {
         let nowMillis = now.storeMillis
         return try await transaction { [logger] connection in
             let failed = try await connection.query(
                 """
                 UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = true, updated_at = \(nowMillis)
-                WHERE status = 'sending' AND at_most_once AND (\(bot)::text IS NULL OR bot = \(bot)) RETURNING id
+                WHERE status = 'sending' AND at_most_once AND bot = \(bot) RETURNING id
                 """, logger: logger
             ).all().count
             let waiting = try await connection.query(
                 """
                 UPDATE message SET status = 'waiting', ambiguous = true, updated_at = \(nowMillis)
-                WHERE status = 'sending' AND (\(bot)::text IS NULL OR bot = \(bot)) RETURNING id
+                WHERE status = 'sending' AND bot = \(bot) RETURNING id
                 """, logger: logger
             ).all().count
             return failed + waiting

@@ -26,10 +26,6 @@ extension PostgresMessageStore {
         try await rows("SELECT bot, node, expires_at, epoch FROM bot_lease ORDER BY bot").map(Self.lease)
     }
 
-    public func recoverInterruptedSends(bot: String, now: Date) async throws -> Int {
-        try await recoverInterruptedSends(botFilter: bot, now: now)
-    }
-
     public func recordHeartbeat(node: String, now: Date) async throws {
         try await rows("""
             INSERT INTO relay_node (node, seen_at) VALUES (\(node), \(now.storeMillis))

@@ -108,26 +108,18 @@ extension SQLiteMessageStore {
         }
     }
 
-    public func recoverInterruptedSends(now: Date) async throws -> Int {
-        try await recoverInterruptedSends(botFilter: nil, now: now)
-    }
-
     public func recoverInterruptedSends(bot: String, now: Date) async throws -> Int {
-        try await recoverInterruptedSends(botFilter: bot, now: now)
-    }
-
-    private func recoverInterruptedSends(botFilter bot: String?, now: Date) async throws -> Int {
         let nowMillis = now.storeMillis
         return try await write { db in
             try db.executeCached(
                 sql: """
                     UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = 1, updated_at = ?
-                    WHERE status = 'sending' AND at_most_once = 1 AND (?2 IS NULL OR bot = ?2)
+                    WHERE status = 'sending' AND at_most_once = 1 AND bot = ?
                     """,
                 arguments: [nowMillis, bot])
             let failed = db.changesCount
             try db.executeCached(
-                sql: "UPDATE message SET status = 'waiting', ambiguous = 1, updated_at = ? WHERE status = 'sending' AND (?2 IS NULL OR bot = ?2)",
+                sql: "UPDATE message SET status = 'waiting', ambiguous = 1, updated_at = ? WHERE status = 'sending' AND bot = ?",
                 arguments: [nowMillis, bot])
             return failed + db.changesCount
         }

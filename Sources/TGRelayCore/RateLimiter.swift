@@ -83,11 +83,13 @@ public struct RateLimiter: Sendable {
     // MARK: - Events
 
     /// A send to `lane` left at `time`. Every send counts against the free bot limit too, so free
-    /// sends stay within it even when paid ones fill the second.
-    public mutating func recordSend(lane: LaneKey, at time: Date) {
+    /// sends stay within it even when paid ones fill the second; a paid one (`paidBroadcast`, with the
+    /// tier) takes its pacing slot on the paid schedule only, or a second of them would push the free
+    /// schedule a minute ahead.
+    public mutating func recordSend(lane: LaneKey, at time: Date, paidBroadcast: Bool = false) {
         let seconds = time.timeIntervalSinceReferenceDate
         dropIdleLanes(now: seconds)
-        botLog.record(seconds)
+        botLog.record(seconds, paced: !paidBroadcast || paidLog == nil)
         paidLog?.record(seconds)
         updateLane(lane) { $0.log.record(seconds) }
     }

@@ -1,9 +1,11 @@
 import Foundation
 
 /// The times of the most recent sends in one scope, enough to enforce "at most N in any W": a new
-/// send may go once the N-th most recent one is `W` (plus margin) old, and not sooner than
-/// `limit.spacing` after the newest. Keeps only the newest N times in a ring, so a decision is
-/// O(1) and memory is O(N).
+/// send may go once the N-th most recent one is `W` (plus margin) old. Sends are also paced
+/// `limit.spacing` apart on a schedule (GCRA): a send that left a little late (a timer firing late,
+/// a busy thread) does not push every later one back, or a 1,000/s bot would lose a tenth of its
+/// rate to timer jitter alone; they may catch up by up to `paceTolerance`. Keeps only the newest N
+/// times in a ring, so a decision is O(1) and memory is O(N).
 struct SlidingWindowLog: Sendable {
     let limit: WindowLimit
     /// `limit.window` plus the safety margin.
@@ -13,8 +15,15 @@ struct SlidingWindowLog: Sendable {
     private var ring: [TimeInterval]
     private var head = 0
     private(set) var count = 0
-    /// The latest departure; pacing counts from it, not from a (later) answer.
-    private var lastDeparture: TimeInterval = -.infinity
+    /// When the next send is due on the pacing schedule (the theoretical arrival time of GCRA). Pacing
+    /// counts from departures, not from (later) answers.
+    private var paceDue: TimeInterval = -.infinity
+    /// How far ahead of its schedule a send may go: the jitter a late predecessor is forgiven.
+    static let paceTolerance: TimeInterval = 0.01
+    private var paceTolerance: TimeInterval { min(Self.paceTolerance, limit.spacing) }
+    /// The latest send that moved the schedule: a send recorded late (older than it) took no slot of
+    /// the schedule's future.
+    private var lastPaced: TimeInterval = -.infinity
 
     init(limit: WindowLimit, margin: TimeInterval) {
         self.limit = limit
@@ -25,20 +34,25 @@ struct SlidingWindowLog: Sendable {
     /// The earliest time not before `now` at which one more send stays within the limit.
     func earliest(notBefore now: TimeInterval) -> TimeInterval {
         guard count > 0 else { return now }
-        let paced = max(now, lastDeparture + limit.spacing)
+        let paced = max(now, paceDue - paceTolerance)
         guard count == limit.count else { return paced }
         return max(paced, ring[head] + span)
     }
 
     /// When this log stops mattering: after it, any send is allowed again.
     var expiry: TimeInterval {
-        count == 0 ? -.infinity : max(newest + span, lastDeparture + limit.spacing)
+        count == 0 ? -.infinity : max(newest + span, paceDue - paceTolerance)
     }
 
     private var newest: TimeInterval { ring[slot(count - 1)] }
 
-    mutating func record(_ time: TimeInterval) {
-        lastDeparture = max(lastDeparture, time)
+    /// `paced`: the send takes a slot of this scope's pacing schedule (paid broadcasts count in the free
+    /// bot window but are paced by the paid one only).
+    mutating func record(_ time: TimeInterval, paced: Bool = true) {
+        if paced, time >= lastPaced {
+            paceDue = max(paceDue, time) + limit.spacing
+            lastPaced = time
+        }
         if count == limit.count {
             // Sends older than all kept ones cannot constrain future sends.
             guard time > ring[head] else { return }

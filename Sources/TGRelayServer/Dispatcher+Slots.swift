@@ -27,7 +27,7 @@ extension Dispatcher {
         }
         let now = Date()
         if slotWaiters[lane.bot] == nil, runtime.limiter.earliestSend(for: lane, paidBroadcast: paid, now: now) <= now {
-            grantSlot(lane, at: now)
+            grantSlot(lane, paid: paid, at: now)
             return now
         }
         return await withCheckedContinuation { continuation in
@@ -36,8 +36,8 @@ extension Dispatcher {
         }
     }
 
-    private func grantSlot(_ lane: LaneKey, at now: Date) {
-        bots[lane.bot]?.limiter.recordSend(lane: lane, at: now)
+    private func grantSlot(_ lane: LaneKey, paid: Bool, at now: Date) {
+        bots[lane.bot]?.limiter.recordSend(lane: lane, at: now, paidBroadcast: paid)
         donePreparing(lane)
     }
 
@@ -63,7 +63,7 @@ extension Dispatcher {
                 let lane = queues[paid: paid][index].lane
                 let earliest = runtime.limiter.earliestSend(for: lane, paidBroadcast: paid, now: now)
                 if earliest <= now {
-                    runtime.limiter.recordSend(lane: lane, at: now)
+                    runtime.limiter.recordSend(lane: lane, at: now, paidBroadcast: paid)
                     runtime.preparing.remove(lane)
                     queues[paid: paid].remove(at: index).continuation.resume(returning: now)
                 } else {

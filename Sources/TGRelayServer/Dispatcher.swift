@@ -25,10 +25,11 @@ public actor Dispatcher: Service {
         /// Lanes popped and not yet handed back (sends in flight among them).
         var inFlight = 0
         let enforceLimits: Bool
-        /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends.
+        /// A quarter of the bot's per-window allowance, so the limiter, not the queue, paces sends; at most
+        /// half the default in-flight cap, which also counts sends out and being recorded.
         var preparingCap: Int {
             let perWindow = max(limiter.limits.bot.count, limiter.limits.paidBroadcast?.count ?? 0)
-            return enforceLimits ? min(max(perWindow / 4, 2), 256) : .max
+            return enforceLimits ? min(max(perWindow / 4, 2), 128) : .max
         }
     }
 

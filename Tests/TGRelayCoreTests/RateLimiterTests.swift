@@ -39,8 +39,23 @@ import TGRelayCore
         var limiter = RateLimiter()
         limiter.recordSend(lane: privateChat, at: at(0))
         let next = limiter.earliestSend(for: LaneKey(bot: "b", chat: "43"), paidBroadcast: false, now: at(0))
-        #expect(abs(seconds(next) - 1.0 / 30) < 1e-6)
+        // On schedule, less the jitter a send may be early by.
+        #expect(abs(seconds(next) - (1.0 / 30 - 0.01)) < 1e-6)
         #expect(limiter.earliestSend(for: LaneKey(bot: "b", chat: "43"), paidBroadcast: false, now: at(0.5)) == at(0.5))
+    }
+
+    @Test func aLateSendDoesNotPushThePacingScheduleBack() {
+        // 1,000/s: sends due every millisecond, each one leaving 0.3 ms late (a timer firing late).
+        var limiter = RateLimiter(limits: RateLimits(bot: WindowLimit(count: 1000, per: 1), safetyMargin: 0))
+        var clock = 0.0
+        for index in 0..<500 {
+            clock = seconds(limiter.earliestSend(for: LaneKey(bot: "b", chat: "\(index)"), paidBroadcast: false, now: at(clock))) + 0.0003
+            limiter.recordSend(lane: LaneKey(bot: "b", chat: "\(index)"), at: at(clock))
+        }
+        // Still on the 1 ms schedule: 500 sends in half a second, not 500 × 1.3 ms.
+        #expect(clock < 0.5)
+        // Never more than the tolerance ahead of it: the 1,000 in a second still hold with room to spare.
+        #expect(clock > 0.499 - 0.01)
     }
 
     @Test func groupsGetTwentyPerMinuteTwoPerSecond() {
@@ -48,14 +63,15 @@ import TGRelayCore
         var clock = at(0)
         for index in 0..<20 {
             clock = limiter.earliestSend(for: group, paidBroadcast: false, now: clock)
-            #expect(abs(seconds(clock) - Double(index) / 2) < 1e-6)
+            // Every send after the first may go up to the pacing tolerance (10 ms) before its schedule.
+            #expect(abs(seconds(clock) - (Double(index) / 2 - (index == 0 ? 0 : 0.01))) < 1e-6)
             limiter.recordSend(lane: group, at: clock)
         }
         // The 21st waits until the first leaves the window, the 22nd until the second does.
         clock = limiter.earliestSend(for: group, paidBroadcast: false, now: clock)
         #expect(abs(seconds(clock) - (60 + margin)) < 1e-6)
         limiter.recordSend(lane: group, at: clock)
-        #expect(abs(seconds(limiter.earliestSend(for: group, paidBroadcast: false, now: clock)) - (60.5 + margin)) < 1e-6)
+        #expect(abs(seconds(limiter.earliestSend(for: group, paidBroadcast: false, now: clock)) - (60.49 + margin)) < 1e-6)
     }
 
     @Test func usernamesAreGroups() {
@@ -82,12 +98,24 @@ import TGRelayCore
             limiter.recordSend(lane: LaneKey(bot: "b", chat: String(1000 + index)), at: at(0))
         }
         let next = LaneKey(bot: "b", chat: "9999")
-        #expect(abs(seconds(limiter.earliestSend(for: next, paidBroadcast: true, now: at(0))) - 0.001) < 1e-6)
+        // 30 sends at once took the paid schedule's first 30 ms (less the pacing tolerance of 1 ms).
+        #expect(abs(seconds(limiter.earliestSend(for: next, paidBroadcast: true, now: at(0))) - 0.029) < 1e-5)
         #expect(seconds(limiter.earliestSend(for: next, paidBroadcast: false, now: at(0))) > 1)
         for index in 30..<1000 {
             limiter.recordSend(lane: LaneKey(bot: "b", chat: String(1000 + index)), at: at(0))
         }
         #expect(abs(seconds(limiter.earliestSend(for: next, paidBroadcast: true, now: at(0))) - (1 + margin)) < 1e-6)
+    }
+
+    @Test func paidSendsDoNotPushTheFreeScheduleAhead() {
+        var limiter = RateLimiter(limits: RateLimits(paidBroadcast: RateLimits.paidBroadcastMaximum))
+        for index in 0..<1000 {
+            limiter.recordSend(lane: LaneKey(bot: "b", chat: String(1000 + index)), at: at(Double(index) / 1000), paidBroadcast: true)
+        }
+        // Once the free window has room again (a second after the 30th most recent send), a free send
+        // goes: the thousand paid sends took paid pacing slots, not a thousand free ones (33 s).
+        let free = limiter.earliestSend(for: privateChat, paidBroadcast: false, now: at(1))
+        #expect(seconds(free) < 2.1)
     }
 
     @Test func paidFlagIsIgnoredWithoutTheTier() {

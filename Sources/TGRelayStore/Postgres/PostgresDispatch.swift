@@ -61,36 +61,82 @@ extension PostgresMessageStore {
             """).map { try $0.at(0, as: Int64.self) })
     }
 
-    /// All attempts in one transaction. The message rows are updated first; the ledger's chain row, which
-    /// every node's appends contend for, is locked once, after them, so it is held only for the group's
-    /// inserts and the commit.
+    /// All attempts in one transaction of two statements whatever the group's size: one UPDATE of every
+    /// message (the group as a `jsonb` record set), then the ledger rows in one INSERT. The ledger's chain
+    /// row, which every node's appends contend for, is locked once, after the message updates, so it is
+    /// held only for the insert and the commit. A group that records one message twice (never the
+    /// dispatcher's) goes statement by statement, in order.
     public func record(_ attempts: [AttemptRecord]) async throws {
         guard !attempts.isEmpty else { return }
         let chatKey = ledgerChatKey
+        let distinct = Set(attempts.map(\.messageID)).count == attempts.count
         try await transaction { [logger] connection in
             var rows: [LedgerRowSource] = []
-            for attempt in attempts {
-                let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
+            if distinct {
                 let updated = try await connection.query(
                     """
-                    UPDATE message SET status = \(attempt.newStatus.rawValue),
-                        attempts = attempts + \(attempt.countsAsAttempt ? 1 : 0), not_before = \(attempt.notBefore?.storeMillis),
-                        last_error = \(attempt.lastError), result = coalesce(\(attempt.result), result),
-                        telegram_message_ids = coalesce(\(ids), telegram_message_ids),
-                        ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis)
-                    WHERE id = \(attempt.messageID)
-                    RETURNING bot, chat, method, payload_hash
+                    UPDATE message AS m SET status = u.status, attempts = m.attempts + u.counts, not_before = u.not_before,
+                        last_error = u.last_error, result = coalesce(u.result, m.result),
+                        telegram_message_ids = coalesce(u.ids, m.telegram_message_ids),
+                        ambiguous = m.ambiguous OR u.ambiguous, updated_at = u.at
+                    FROM jsonb_to_recordset(\(Self.updates(attempts))::jsonb) AS u (
+                        id bigint, status text, counts integer, not_before bigint, last_error text, result text, ids text,
+                        ambiguous boolean, at bigint)
+                    WHERE m.id = u.id
+                    RETURNING m.id, m.bot, m.chat, m.method, m.payload_hash
                     """, logger: logger
                 ).all()
-                guard let message = updated.first else {
-                    throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                var messages: [Int64: PostgresRandomAccessRow] = [:]
+                for row in updated { messages[try row.at(0)] = row }
+                for attempt in attempts {
+                    guard let message = messages[attempt.messageID] else {
+                        throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                    }
+                    rows.append(try Self.ledgerSource(attempt, message, offset: 1))
                 }
-                rows.append(LedgerRowSource(
-                    attempt: attempt, bot: try message.at(0), chat: try message.at(1), method: try message.at(2),
-                    payloadHash: try message.at(3)))
+            } else {
+                for attempt in attempts {
+                    let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
+                    let updated = try await connection.query(
+                        """
+                        UPDATE message SET status = \(attempt.newStatus.rawValue),
+                            attempts = attempts + \(attempt.countsAsAttempt ? 1 : 0), not_before = \(attempt.notBefore?.storeMillis),
+                            last_error = \(attempt.lastError), result = coalesce(\(attempt.result), result),
+                            telegram_message_ids = coalesce(\(ids), telegram_message_ids),
+                            ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis)
+                        WHERE id = \(attempt.messageID)
+                        RETURNING bot, chat, method, payload_hash
+                        """, logger: logger
+                    ).all()
+                    guard let message = updated.first else {
+                        throw StoreError(code: .notFound, detail: "message \(attempt.messageID)")
+                    }
+                    rows.append(try Self.ledgerSource(attempt, message, offset: 0))
+                }
             }
             try await PostgresLedger.append(rows, chatKey: chatKey, connection, logger: logger)
         }
+    }
+
+    /// The message updates of a group as a JSON array for `jsonb_to_recordset`.
+    private static func updates(_ attempts: [AttemptRecord]) -> String {
+        CanonicalJSON.serialize(.array(attempts.map { attempt in
+            .object([
+                "id": .number(JSONNumber(attempt.messageID)), "status": .string(attempt.newStatus.rawValue),
+                "counts": .number(JSONNumber(Int64(attempt.countsAsAttempt ? 1 : 0))),
+                "not_before": attempt.notBefore.map { .number(JSONNumber($0.storeMillis)) } ?? .null,
+                "last_error": attempt.lastError.map(JSONValue.string) ?? .null, "result": attempt.result.map(JSONValue.string) ?? .null,
+                "ids": attempt.telegramMessageIDs.isEmpty ? .null : .string(TelegramIDs.encode(attempt.telegramMessageIDs)),
+                "ambiguous": .bool(attempt.ambiguous), "at": .number(JSONNumber(attempt.at.storeMillis)),
+            ])
+        }))
+    }
+
+    /// The ledger row's message columns (bot, chat, method, payload hash) from a RETURNING row, from `offset` on.
+    private static func ledgerSource(_ attempt: AttemptRecord, _ row: PostgresRandomAccessRow, offset: Int) throws -> LedgerRowSource {
+        LedgerRowSource(
+            attempt: attempt, bot: try row.at(offset), chat: try row.at(offset + 1), method: try row.at(offset + 2),
+            payloadHash: try row.at(offset + 3))
     }
 
     public func apply(_ transition: Transition) async throws -> Bool {

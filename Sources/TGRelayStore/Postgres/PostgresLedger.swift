@@ -92,23 +92,43 @@ enum PostgresLedger {
         _ rows: [LedgerRowSource], chatKey: [UInt8]?, _ connection: PostgresConnection, logger: Logger
     ) async throws {
         var head = try await chain(connection, lock: true, logger: logger).head
+        var entries: [JSONValue] = []
+        entries.reserveCapacity(rows.count)
         for row in rows {
             let entry = LedgerEntry(
                 appending: row.attempt, after: head, bot: row.bot, chat: row.chat, method: row.method,
                 payloadHash: row.payloadHash, chatKey: chatKey)
-            try await connection.query(
-                """
-                INSERT INTO ledger (\(unescaped: SQLiteLedger.columns)) VALUES (
-                    \(entry.seq), \(entry.at.storeMillis), \(entry.messageID), \(entry.bot), \(entry.chat), \(entry.method),
-                    \(entry.payloadHash), \(entry.endpoint), \(entry.httpStatus), \(entry.ok ? 1 : 0), \(entry.errorCode),
-                    \(entry.description), \(entry.retryAfter), \(TelegramIDs.encode(entry.telegramMessageIDs)),
-                    \(LedgerHash.durationMicros(entry.durationMs)), \(entry.responseBody), \(entry.outcome),
-                    \(entry.ambiguous ? 1 : 0), \(entry.prevHash), \(entry.hash))
-                """, logger: logger)
+            entries.append(json(entry))
             head = LedgerLink(seq: entry.seq, hash: entry.hash)
         }
+        // One statement for the group: the rows as a `jsonb` record set.
+        try await connection.query(
+            """
+            INSERT INTO ledger (\(unescaped: SQLiteLedger.columns))
+            SELECT \(unescaped: SQLiteLedger.columns) FROM jsonb_to_recordset(\(CanonicalJSON.serialize(.array(entries)))::jsonb) AS r (
+                seq bigint, at bigint, message_id bigint, bot text, chat text, method text, payload_hash text, endpoint text,
+                http_status integer, ok integer, error_code integer, description text, retry_after integer,
+                telegram_message_ids text, duration_us bigint, response_body text, outcome text, ambiguous integer,
+                prev_hash text, hash text)
+            """, logger: logger)
         try await connection.query(
             "UPDATE ledger_chain SET head_seq = \(head.seq), head_hash = \(head.hash) WHERE id = 1", logger: logger)
+    }
+
+    private static func json(_ entry: LedgerEntry) -> JSONValue {
+        func int(_ value: Int?) -> JSONValue { value.map { .number(JSONNumber(Int64($0))) } ?? .null }
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        return .object([
+            "seq": .number(JSONNumber(entry.seq)), "at": .number(JSONNumber(entry.at.storeMillis)),
+            "message_id": .number(JSONNumber(entry.messageID)), "bot": .string(entry.bot), "chat": .string(entry.chat),
+            "method": .string(entry.method), "payload_hash": .string(entry.payloadHash), "endpoint": .string(entry.endpoint),
+            "http_status": int(entry.httpStatus), "ok": int(entry.ok ? 1 : 0), "error_code": int(entry.errorCode),
+            "description": text(entry.description), "retry_after": int(entry.retryAfter),
+            "telegram_message_ids": .string(TelegramIDs.encode(entry.telegramMessageIDs)),
+            "duration_us": .number(JSONNumber(LedgerHash.durationMicros(entry.durationMs))), "response_body": text(entry.responseBody),
+            "outcome": .string(entry.outcome), "ambiguous": int(entry.ambiguous ? 1 : 0), "prev_hash": .string(entry.prevHash),
+            "hash": .string(entry.hash),
+        ])
     }
 
     /// Streams the rows (one in memory at a time) through `LedgerChainWalk`.

@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
               TGRELAY_CALLBACKS_URL     receives the final state of messages without their own callback_url
               TGRELAY_ALERTS_WEBHOOK_URL  receives raised and resolved alerts (signed; needs the callbacks secret)
               TGRELAY_INBOUND_ENABLED   true: receive and store updates (see README "Inbound updates")
+              TGRELAY_NODE_ID       this node's name when several share one PostgreSQL database (default hostname:port)
+              TGRELAY_NODE_LEASE_SECONDS  how long a bot's lease lasts unless renewed (default 10; README "Several nodes")
               TGRELAY_LOG_LEVEL, TGRELAY_LOG_FORMAT  defaults of --log-level and --log-format
 
             Logs go to stderr, one line per message state change at info; secrets never appear in them.

@@ -72,6 +72,18 @@ struct ConfigurationLoadingTests {
         #expect(configuration.options.maxAttempts == 7)
     }
 
+    @Test func nodeNameAndLeaseTime() async throws {
+        let defaults = try await load(["TGRELAY_LISTEN": "127.0.0.1:8123"])
+        #expect(defaults.node.id == nil)
+        #expect(defaults.nodeID.hasSuffix(":8123"))
+        #expect(defaults.node.leaseDuration == 10)
+        let named = try await load(["TGRELAY_NODE_ID": "relay-2", "TGRELAY_NODE_LEASE_SECONDS": "4.5"])
+        #expect(named.nodeID == "relay-2")
+        #expect(named.node.leaseDuration == 4.5)
+        let error = await failure(["TGRELAY_NODE_LEASE_SECONDS": "1"])
+        #expect(error?.contains("node.lease_seconds (TGRELAY_NODE_LEASE_SECONDS)") == true, "\(error ?? "accepted")")
+    }
+
     @Test(arguments: [
         ("127.0.0.1:8080", "127.0.0.1", 8080), ("[::1]:8080", "::1", 8080), ("[::]:443", "::", 443),
         ("0.0.0.0:0", "0.0.0.0", 0), ("relay.internal:65535", "relay.internal", 65535), (":9090", "127.0.0.1", 9090),

@@ -19,6 +19,7 @@ struct MetricsRoutes {
             dispatcher.metrics.record(counts: counts, circuits: circuits, now: now)
             dispatcher.metrics.record(inbox: inbox, now: now)
             dispatcher.metrics.record(alerts: await alerts.activeAlerts, bots: alerts.botNames)
+            dispatcher.metrics.record(leasesHeld: dispatcher.ownership, bots: alerts.botNames)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: dispatcher.metrics.exposition())))

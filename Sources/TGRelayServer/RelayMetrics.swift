@@ -78,6 +78,13 @@ public final class RelayMetrics: Sendable {
         }
     }
 
+    /// 1 for each bot whose lease this node holds (it sends and polls for the bot), else 0.
+    func record(leasesHeld ownership: BotOwnership, bots: [String]) {
+        for bot in bots {
+            gauge("tgrelay_bot_lease_held", [("bot", bot)]).record(ownership.owns(bot) ? 1 : 0)
+        }
+    }
+
     /// Sets the inbox gauges per bot: updates kept, the consumer's lag (unconfirmed, or not yet pushed), the
     /// age of the oldest of those, and pushes given up.
     func record(inbox: [InboxCounts], now: Date) {

@@ -58,6 +58,7 @@ struct MetricsAndLogsTests {
         #expect(metrics["tgrelay_oldest_waiting_seconds", bot] == 0)
         #expect(metrics["tgrelay_dead_letters", bot] == 2)
         #expect(metrics["tgrelay_circuit_state", ["bot": "default", "endpoint": bed.telegram.baseURL]] == 0)
+        #expect(metrics["tgrelay_bot_lease_held", bot] == 1, "the only node holds its bot")
         #expect(!text.contains(TestBed.token) && !text.contains(Self.key))
 
         // A message told to wait (429, retry_after 3 s) shows in the queue gauges while it waits.

@@ -16,7 +16,8 @@ extension AttemptRecord {
         case .answer(let status, let bytes):
             httpStatus = status
             body = String(decoding: bytes, as: UTF8.self)
-            envelope = TelegramEnvelope(bytes)
+            // A delivery's envelope says only `ok: true`: no second parse of its result on the hot path.
+            if case .delivered = answer { envelope.ok = true } else { envelope = TelegramEnvelope(bytes) }
         case .failure(.notSent(let reason)), .failure(.mayHaveBeenSent(let reason)):
             envelope.description = reason
         }

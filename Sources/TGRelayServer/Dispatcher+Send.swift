@@ -110,7 +110,6 @@ extension Dispatcher {
     /// Sends one head already marked `sending`, records the attempt and hands the lane back.
     private nonisolated func send(_ prepared: PreparedSend, endpoint: String, token: String, enforceLimits: Bool) async {
         let (head, lane) = (prepared.head, prepared.lane)
-        let params = Self.requestParams(head)
         // Stored params are canonical JSON, so the flag has exactly this spelling when set. Without
         // limits there is no slot to wait for (and no trip to the actor for it).
         let slot = enforceLimits ? await takeSlot(for: lane, paid: head.params.contains(#""allow_paid_broadcast":true"#)) : Date()
@@ -118,7 +117,7 @@ extension Dispatcher {
             return await handBack(prepared)
         }
         let started = ContinuousClock.now
-        let response = await request(head.method, params: params, uploads: prepared.uploads, endpoint: endpoint, token: token)
+        let response = await request(head, uploads: prepared.uploads, endpoint: endpoint, token: token)
         let duration = ContinuousClock.now - started
         let at = Date()
         let answer = classify(response)
@@ -291,16 +290,44 @@ extension Dispatcher {
     /// JSON, or multipart/form-data when the message carries uploaded files (text fields as sent, other
     /// values as JSON text, as Telegram reads them).
     private nonisolated func request(
-        _ method: String, params: [String: JSONValue], uploads: [MessageUpload], endpoint: String, token: String
+        _ message: OutboundMessage, uploads: [MessageUpload], endpoint: String, token: String
     ) async -> BotAPIResponse {
         guard !uploads.isEmpty else {
-            let body = Array(CanonicalJSON.serialize(.object(params)).utf8)
-            return await client.call(endpoint: endpoint, token: token, method: method, json: body, timeout: options.requestTimeout)
+            return await client.call(
+                endpoint: endpoint, token: token, method: message.method, json: Self.requestJSON(message), timeout: options.requestTimeout)
         }
+        let params = Self.requestParams(message)
         let fields = params.sorted { $0.key < $1.key }.map { name, value in (name, value.stringValue ?? CanonicalJSON.serialize(value)) }
         let files = uploads.map { BotAPIUpload(field: $0.field, fileName: $0.fileName, contentType: $0.contentType, data: $0.data) }
         return await client.callMultipart(
-            endpoint: endpoint, token: token, method: method, fields: fields, files: files, timeout: options.requestTimeout)
+            endpoint: endpoint, token: token, method: message.method, fields: fields, files: files, timeout: options.requestTimeout)
+    }
+
+    /// The JSON body of a send without uploads. Stored params are canonical JSON, so when they already name
+    /// the lane's chat as `requestParams` would (one `chat_id`, with that value), or name no chat at all,
+    /// they are the body as they are: no parse and re-serialization per send. Otherwise (a group that
+    /// migrated, a chat id sent as a string, a nested `chat_id` too) they go through `requestParams`.
+    static func requestJSON(_ message: OutboundMessage) -> [UInt8] {
+        let params = Array(message.params.utf8)
+        let key = Array(#""chat_id":"#.utf8)
+        var found: [Int] = []
+        var index = 0
+        while index + key.count <= params.count {
+            if params[index] == key[0], params[index..<index + key.count].elementsEqual(key) {
+                found.append(index + key.count)
+                index += key.count
+            } else {
+                index += 1
+            }
+        }
+        if found.isEmpty { return params }
+        let value = Array((Int64(message.chat).map(String.init) ?? CanonicalJSON.serialize(.string(message.chat))).utf8)
+        if found.count == 1, let start = found.first, params[start...].starts(with: value),
+            start + value.count < params.count, [UInt8(ascii: ","), UInt8(ascii: "}")].contains(params[start + value.count])
+        {
+            return params
+        }
+        return Array(CanonicalJSON.serialize(.object(requestParams(message))).utf8)
     }
 
     /// The stored params with the lane's current chat (it changes when a group migrates).

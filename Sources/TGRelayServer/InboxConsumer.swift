@@ -40,6 +40,9 @@ struct BotAPIAnswer: Sendable, Equatable {
 actor InboxConsumer: ProxyInboundMethods {
     let store: any MessageStore
     let signal: UpdateSignal
+    /// How long a waiting poll trusts the signal before it reads the store again: updates stored by this
+    /// node signal at once, but with several nodes another node's poller or webhook may store them.
+    let storePoll: Duration
     /// The poll that owns each bot; an older one still waiting is answered 409.
     private var activePoll: [String: Int] = [:]
     private var nextPoll = 0
@@ -47,6 +50,7 @@ actor InboxConsumer: ProxyInboundMethods {
     init(store: any MessageStore, signal: UpdateSignal) {
         self.store = store
         self.signal = signal
+        storePoll = store is any LaneChangeFeed ? .milliseconds(500) : .seconds(5)
     }
 
     nonisolated func answer(method: String, bot: RelayConfiguration.Bot, params: [String: JSONValue]) async -> ProxyAnswer? {
@@ -109,7 +113,7 @@ actor InboxConsumer: ProxyInboundMethods {
                 activePoll[bot] = nil
                 return .result("[" + updates.map(\.json).joined(separator: ",") + "]")
             }
-            await signal.wait(bot: bot, seen: seen, timeout: min(deadline - now, .seconds(5)))
+            await signal.wait(bot: bot, seen: seen, timeout: min(deadline - now, storePoll))
         }
     }
 

@@ -30,13 +30,17 @@ final class GetUpdatesConsumer: Sendable {
     var texts: [String?] { seen.withLock { $0.map(\.text) } }
 
     func start(bed: TestBed) {
-        let url = bed.relay.baseURL + "/bot\(TestBed.token)/getUpdates"
+        start(relay: bed.relay.baseURL, http: bed.http)
+    }
+
+    func start(relay: String, http: HTTPClient) {
+        let url = relay + "/bot\(TestBed.token)/getUpdates"
         task.withLock {
             $0 = Task {
                 var offset: Int64 = 0
                 while !Task.isCancelled {
                     let body: [String: Any] = ["offset": offset, "timeout": 1, "limit": 100]
-                    guard let answer = try? await bed.http.json(.POST, url, body: body, timeout: .seconds(10)), answer.status == 200,
+                    guard let answer = try? await http.json(.POST, url, body: body, timeout: .seconds(10)), answer.status == 200,
                         let result = answer["result"] as? [[String: Any]]
                     else {
                         try? await Task.sleep(for: .milliseconds(100))

@@ -79,6 +79,8 @@ actor LeaseKeeper: Service {
                 logger.notice("bot leases are renewed again")
             }
         } catch {
+            // Shutting down: the store call was cancelled, nothing failed.
+            if Task.isCancelled { return }
             if !storeFailing {
                 storeFailing = true
                 logger.error("cannot renew bot leases: bots stop when their lease runs out", metadata: ["error": "\(error)"])

@@ -53,11 +53,17 @@ extension PostgresMessageStore {
         return heads
     }
 
+    /// The claim, in one statement: rows another transaction holds (a cancel under way, or — should two
+    /// nodes ever both believe they hold the bot's lease — the other node's claim) are skipped, not waited
+    /// for, and their lanes simply try again.
     public func markSending(ids: [Int64], now: Date) async throws -> Set<Int64> {
         guard !ids.isEmpty else { return [] }
         return try await Set(rows("""
             UPDATE message SET status = 'sending', updated_at = \(now.storeMillis)
-            WHERE id = ANY(\(ids)) AND status IN ('queued', 'waiting') RETURNING id
+            WHERE id IN (
+                SELECT id FROM message WHERE id = ANY(\(ids)) AND status IN ('queued', 'waiting') FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
             """).map { try $0.at(0, as: Int64.self) })
     }
 

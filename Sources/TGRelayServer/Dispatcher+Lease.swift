@@ -11,7 +11,7 @@ extension Dispatcher {
         guard bots[bot] != nil, !ownership.owns(bot) else { return }
         // Sends of an earlier tenure on this node finish first: their messages are still `sending`, and a
         // lane must never have two sends at once.
-        while (bots[bot]?.inFlight ?? 0) > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        try await sendsHandedBack(bot)
         let now = Date()
         let recovered = try await store.recoverInterruptedSends(bot: bot, now: now)
         if recovered > 0 {
@@ -42,8 +42,14 @@ extension Dispatcher {
             waiter.continuation.resume(returning: nil)
         }
         guard let deadline else { return }
+        try? await sendsHandedBack(bot, before: deadline)
+    }
+
+    /// Waits until every lane of the bot popped for sending has been handed back (its send recorded or its
+    /// message given back), or until `deadline`; throws when the task is cancelled.
+    private func sendsHandedBack(_ bot: String, before deadline: Date = .distantFuture) async throws {
         while (bots[bot]?.inFlight ?? 0) > 0, Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

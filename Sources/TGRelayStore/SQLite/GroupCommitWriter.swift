@@ -17,13 +17,13 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let pool: DatabasePool
-    private let afterCommit: @Sendable () -> Void
+    private let checkpointer: WALCheckpointer
     private let state = Mutex(State())
 
-    /// `afterCommit` runs after every durable group commit (it starts background checkpoints).
-    init(pool: DatabasePool, afterCommit: @escaping @Sendable () -> Void) {
+    /// The checkpointer hears of every durable group commit and may copy WAL frames between two of them.
+    init(pool: DatabasePool, checkpointer: WALCheckpointer) {
         self.pool = pool
-        self.afterCommit = afterCommit
+        self.checkpointer = checkpointer
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -87,6 +87,7 @@ final class GroupCommitWriter: Sendable {
     private func commit(_ batch: [any GroupCommitJob]) async {
         do {
             try await pool.writeWithoutTransaction { db in
+                checkpointer.catchUp(db)
                 try db.inTransaction(.immediate) {
                     for job in batch {
                         try job.run(db)
@@ -95,7 +96,7 @@ final class GroupCommitWriter: Sendable {
                 }
             }
             for job in batch { job.finish(groupError: nil) }
-            afterCommit()
+            checkpointer.committed()
         } catch {
             let mapped = StoreError.mapping(error)
             for job in batch { job.finish(groupError: mapped) }

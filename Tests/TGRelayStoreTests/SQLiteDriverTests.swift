@@ -39,6 +39,60 @@ struct SQLiteDriverTests {
         try await store.close()
     }
 
+    /// Under writes that never pause, the background checkpoint always ends behind the writer; the writer
+    /// then copies the rest between two commits so that the WAL starts over instead of growing by every
+    /// commit. 160 MB go through the WAL here while eight callers keep the writer busy throughout.
+    @Test func theWALStartsOverUnderContinuousWrites() async throws {
+        let harness = try SQLiteHarness()
+        defer { harness.remove() }
+        let store = try #require(try await harness.open() as? SQLiteMessageStore)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for round in 0..<200 {
+                        let batch = (0..<50).map { newMessage("w\(writer)-\(round)-\($0)", chat: "\($0)", paramsPadding: 2_000) }
+                        _ = try await acceptNew(store, batch)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let wal = try FileManager.default.attributesOfItem(atPath: harness.path + "-wal")[.size] as? Int ?? 0
+        #expect(wal < 80 << 20, "WAL of \(wal) bytes after 160 MB of messages: at most half of it")
+        try await store.close()
+    }
+
+    /// A message stored `sending` before the mark table existed (v9) keeps its mark across the upgrade:
+    /// it reads as `sending` with its time and is recovered as ambiguous like any interrupted send.
+    @Test func messagesSendingBeforeTheUpgradeKeepTheirMark() async throws {
+        let harness = try SQLiteHarness()
+        defer { harness.remove() }
+        let old = try DatabaseQueue(path: harness.path)
+        try SQLiteSchema.migrator.migrate(old, upTo: "v9-nodes")
+        try await old.write { db in
+            for (id, status) in [(1, "sending"), (2, "queued")] {
+                try db.execute(sql: """
+                    INSERT INTO message (id, seq, bot, chat, method, params, payload_hash, status, at_most_once, created_at, updated_at)
+                    VALUES (?, ?, 'bot1', '100', 'sendMessage', '{}', 'h', ?, 0, 1000, ?)
+                    """, arguments: [id, id, status, 1000 + id])
+            }
+            try db.execute(sql: "INSERT INTO lane (bot, chat, pending) VALUES ('bot1', '100', 2)")
+            try db.execute(sql: "INSERT INTO bot_status_count (bot, status, n) VALUES ('bot1', 'sending', 1), ('bot1', 'queued', 1)")
+        }
+        try old.close()
+
+        let store = try #require(try await harness.open() as? SQLiteMessageStore)
+        let sending = try #require(try await store.message(id: 1))
+        #expect(sending.status == .sending)
+        #expect(sending.updatedAt == Date(storeMillis: 1001))
+        #expect(try await store.message(id: 2)?.status == .queued)
+        #expect(try await store.counts().first?.pending == 2)
+        #expect(try await store.recoverInterruptedSends(bot: "bot1", now: at(5)) == 1)
+        let recovered = try #require(try await store.message(id: 1))
+        #expect(recovered.status == .waiting && recovered.ambiguous)
+        try await store.close()
+    }
+
     /// Counts messages in a copy of the database file without its WAL: what checkpoints wrote.
     private static func messagesInDatabaseFileAlone(_ path: String) throws -> Int {
         let copy = path + ".alone"

@@ -55,8 +55,10 @@ extension SQLiteMessageStore {
         guard !ids.isEmpty else { return [] }
         let nowMillis = now.storeMillis
         return try await write { db in
-            let statement = try db.cachedStatement(
-                sql: "UPDATE message SET status = 'sending', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')")
+            let statement = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO sending_mark (message_id, marked_at)
+                SELECT id, ? FROM message WHERE id = ? AND status IN ('queued', 'waiting')
+                """)
             var marked = Set<Int64>(minimumCapacity: ids.count)
             for id in ids {
                 try statement.execute(arguments: [nowMillis, id])
@@ -76,8 +78,10 @@ extension SQLiteMessageStore {
                     ambiguous = ambiguous OR ?, updated_at = ?
                 WHERE id = ?
                 """)
+            let unmark = try db.cachedStatement(sql: "DELETE FROM sending_mark WHERE message_id = ?")
             var head = try SQLiteLedger.chain(db).head
             for attempt in attempts {
+                try unmark.execute(arguments: [attempt.messageID])
                 let ids = attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs)
                 try update.execute(arguments: [
                     attempt.newStatus.rawValue, attempt.countsAsAttempt ? 1 : 0, attempt.notBefore?.storeMillis,
@@ -104,24 +108,30 @@ extension SQLiteMessageStore {
                     transition.newStatus.rawValue, transition.notBefore?.storeMillis, transition.lastError,
                     transition.at.storeMillis, transition.messageID,
                 ])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try db.executeCached(sql: "DELETE FROM sending_mark WHERE message_id = ?", arguments: [transition.messageID])
+            return true
         }
     }
 
     public func recoverInterruptedSends(bot: String, now: Date) async throws -> Int {
         let nowMillis = now.storeMillis
         return try await write { db in
+            let marked = "id IN (SELECT message_id FROM sending_mark) AND bot = ?"
             try db.executeCached(
                 sql: """
                     UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = 1, updated_at = ?
-                    WHERE status = 'sending' AND at_most_once = 1 AND bot = ?
+                    WHERE \(marked) AND at_most_once = 1
                     """,
                 arguments: [nowMillis, bot])
             let failed = db.changesCount
             try db.executeCached(
-                sql: "UPDATE message SET status = 'waiting', ambiguous = 1, updated_at = ? WHERE status = 'sending' AND bot = ?",
+                sql: "UPDATE message SET status = 'waiting', ambiguous = 1, updated_at = ? WHERE \(marked) AND at_most_once = 0",
                 arguments: [nowMillis, bot])
-            return failed + db.changesCount
+            let waiting = db.changesCount
+            try db.executeCached(
+                sql: "DELETE FROM sending_mark WHERE message_id IN (SELECT id FROM message WHERE \(marked))", arguments: [bot])
+            return failed + waiting
         }
     }
 
@@ -129,7 +139,10 @@ extension SQLiteMessageStore {
         let nowMillis = now.storeMillis
         return try await write { db in
             try db.executeCached(
-                sql: "UPDATE message SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'waiting')",
+                sql: """
+                    UPDATE message SET status = 'cancelled', updated_at = ?
+                    WHERE id = ? AND status IN ('queued', 'waiting') AND id NOT IN (SELECT message_id FROM sending_mark)
+                    """,
                 arguments: [nowMillis, id])
             return try MessageRow.fetch(db, id: id)
         }

@@ -4,10 +4,14 @@ import TGRelayCore
 
 /// Reading `message` rows. Columns are read by position (the order of `columns`): it is the hot path of
 /// lane heads and dead-letter listings, and avoids a name lookup per column.
+/// A message marked `sending` (a `sending_mark` row, see `SQLiteSchema`) reads as `sending`, updated when marked.
 enum MessageRow {
     static let columns = """
-        id, bot, chat, method, params, payload_hash, status, attempts, not_before, deadline, idempotency_key, \
-        at_most_once, callback_url, created_at, updated_at, result, telegram_message_ids, last_error, ambiguous, uploads
+        id, bot, chat, method, params, payload_hash, \
+        coalesce((SELECT 'sending' FROM sending_mark WHERE message_id = id), status), attempts, not_before, \
+        deadline, idempotency_key, at_most_once, callback_url, created_at, \
+        coalesce((SELECT marked_at FROM sending_mark WHERE message_id = id), updated_at), result, \
+        telegram_message_ids, last_error, ambiguous, uploads
         """
 
     static func decode(_ row: Row) throws -> OutboundMessage {

@@ -12,6 +12,11 @@ import GRDB
 ///   changes a message keeps them right; `pendingLanes` and `counts` then read a row per lane or per
 ///   (bot, status). Inserts happen only in `accept`, which adds its counts once per lane and per bot
 ///   (`SQLiteAccept`) instead of a trigger per row, which cost about a third of the insert time.
+/// - `sending` is not stored in `message.status` (since v10): marking a lane head `sending` is a row in the
+///   small `sending_mark` table, and the message row keeps `queued` or `waiting` until its attempt is
+///   recorded. Rewriting the row and its three status indexes for the mark, and again for the outcome,
+///   cost a scattered page each; the marks of in-flight sends fit in a few pages. Reads show `sending`
+///   through `MessageRow.columns`.
 /// - Times are integer milliseconds since 1970, durations integer microseconds.
 enum SQLiteSchema {
     static let pending = "('queued', 'sending', 'waiting')"
@@ -44,6 +49,9 @@ enum SQLiteSchema {
         }
         migrator.registerMigration("v9-nodes") { db in
             try db.execute(sql: "CREATE TABLE relay_node (node TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID")
+        }
+        migrator.registerMigration("v10-sending-mark") { db in
+            try db.execute(sql: sendingMark)
         }
         return migrator
     }
@@ -109,6 +117,18 @@ enum SQLiteSchema {
         WHEN NEW.status IN \(pending) AND (OLD.status NOT IN \(pending) OR NEW.chat IS NOT OLD.chat) BEGIN
             INSERT INTO lane (bot, chat, pending) VALUES (NEW.bot, NEW.chat, 1)
                 ON CONFLICT (bot, chat) DO UPDATE SET pending = pending + 1;
+        END;
+
+        """
+
+    /// Messages stored `sending` before v10 keep their mark; their status goes back to `queued`.
+    private static let sendingMark = """
+        CREATE TABLE sending_mark (message_id INTEGER PRIMARY KEY, marked_at INTEGER NOT NULL);
+        INSERT INTO sending_mark (message_id, marked_at) SELECT id, updated_at FROM message WHERE status = 'sending';
+        UPDATE message SET status = 'queued' WHERE status = 'sending';
+        DROP INDEX message_sending;
+        CREATE TRIGGER message_delete_mark AFTER DELETE ON message BEGIN
+            DELETE FROM sending_mark WHERE message_id = OLD.id;
         END;
 
         """

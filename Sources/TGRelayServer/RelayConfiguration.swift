@@ -27,8 +27,10 @@ public struct RelayConfiguration: Sendable {
     public struct Options: Sendable {
         /// Cut a hung request after this long; it then counts as an ambiguous transient failure.
         public var requestTimeout: Duration = .seconds(15)
-        /// Most sends in flight at once, over all lanes.
-        public var maxInFlight: Int = 256
+        /// Most sends in flight at once, over all lanes, from reading a lane's head to recording the attempt:
+        /// the two durable commits around each request take longer than the request itself on a fast
+        /// Bot API, so this is several times the HTTP connections (at most 256 per Bot API host).
+        public var maxInFlight: Int = 1024
         /// Most lanes per bot the dispatcher holds in memory; further lanes with work wait in the store
         /// and are paged in as room frees up, so memory does not grow with the number of lanes.
         public var laneWindow: Int = 10_000

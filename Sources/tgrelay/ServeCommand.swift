@@ -55,9 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "tgrelay")
         let store = try await makeStore(configuration.storeConfiguration())
         var clientConfiguration = HTTPClient.Configuration()
-        // Every lane in flight may hold a connection; the default pool of 8 would serialize them.
+        // Sends in flight share the connections; the default pool of 8 would serialize them. More than 256
+        // per host only cost both ends (most of a send's time in flight is its store commits).
         clientConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.options.maxInFlight)
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: min(configuration.options.maxInFlight, 256))
         // A refused connection fails its request at once: the relay's circuit breaker and retry policies
         // decide what comes next. The pool's own backoff grows to a minute during a long outage of refused
         // connections and would hold the first sends (and the probes) back long after Telegram is back.

@@ -81,13 +81,20 @@ public struct RelayLogHandler: LogHandler {
 public struct SecretRedactor: Sendable {
     /// Longest first, so a secret that contains another is replaced whole.
     let secrets: [String]
+    /// Shorter texts can hold no secret and no token (most log values: ids, lanes, statuses), so they skip
+    /// the searches, which cost more than the rest of a log line.
+    private let shortest: Int
     static let replacement = "[REDACTED]"
+    /// `<5 digits>:<30 characters>`, the shortest text the token pattern matches.
+    private static let shortestToken = 36
 
     public init(secrets: [String]) {
         self.secrets = Array(Set(secrets.filter { $0.count >= 4 })).sorted { $0.count > $1.count }
+        shortest = min(self.secrets.map(\.utf8.count).min() ?? Self.shortestToken, Self.shortestToken)
     }
 
     public func redact(_ text: String) -> String {
+        guard text.utf8.count >= shortest else { return text }
         var text = text
         for secret in secrets where text.contains(secret) {
             text = text.replacingOccurrences(of: secret, with: Self.replacement)

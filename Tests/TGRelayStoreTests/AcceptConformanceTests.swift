@@ -91,6 +91,58 @@ struct AcceptConformanceTests {
         }
     }
 
+    /// Small concurrent accepts (which the SQLite driver merges into one insert per commit) each get their
+    /// own answer: new messages, repeats of a key with the same payload, reuses with another payload.
+    @Test(arguments: Driver.allCases)
+    func concurrentSmallAcceptsEachGetTheirOwnResults(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            let results = try await withThrowingTaskGroup(of: (Int, [AcceptResult]).self) { group in
+                for index in 0..<120 {
+                    group.addTask {
+                        let messages: [NewMessage] = switch index % 4 {
+                        case 0: [newMessage("plain \(index)", chat: "\(index % 7)")]
+                        case 1: [newMessage("pair \(index / 4)", key: "pair-\(index / 4)"), newMessage("two \(index)")]
+                        case 2: [newMessage("pair \(index / 4)", key: "pair-\(index / 4)")]
+                        default: [newMessage("other \(index)", key: "pair-\(index / 4)")]
+                        }
+                        return (index, try await store.accept(messages, now: t0))
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            var created: [Int64] = []
+            for pair in 0..<30 {
+                // Whichever of the three calls with the key came first created the message.
+                let withKey = [results[pair * 4 + 1]![0], results[pair * 4 + 2]![0], results[pair * 4 + 3]![0]]
+                let original = withKey.compactMap { if case .created(let message) = $0 { message } else { nil } }
+                guard original.count == 1 else {
+                    Issue.record("key pair-\(pair): \(withKey)")
+                    continue
+                }
+                created.append(original[0].id)
+                for result in withKey {
+                    switch result {
+                    case .created: break
+                    case .existing(let message): #expect(message.id == original[0].id && message.payloadHash == "hash-pair \(pair)")
+                    case .conflict(let id):
+                        #expect(id == original[0].id)
+                        #expect(original[0].payloadHash == "hash-pair \(pair)", "the other payload never wins")
+                    }
+                }
+                for index in [pair * 4, pair * 4 + 1] {
+                    guard case .created(let message) = results[index]!.last! else {
+                        Issue.record("call \(index): \(results[index]!)")
+                        continue
+                    }
+                    created.append(message.id)
+                }
+            }
+            #expect(Set(created).count == 90)
+            let counts = try await store.counts()
+            #expect(counts.first?.pending == 90)
+        }
+    }
+
     @Test(arguments: Driver.allCases)
     func oneFailingCallDoesNotFailOthersInItsGroup(driver: Driver) async throws {
         try await withStore(driver) { store, _ in

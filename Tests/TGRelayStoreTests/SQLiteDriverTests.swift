@@ -39,6 +39,38 @@ struct SQLiteDriverTests {
         try await store.close()
     }
 
+    /// Small accepts arriving together are stored by one merged insert; when that fails, each call runs
+    /// again alone, so only the call the database refuses fails, and the others are stored as if alone.
+    @Test func aRefusedCallAmongMergedAcceptsFailsAlone() async throws {
+        let harness = try SQLiteHarness()
+        defer { harness.remove() }
+        let store = try #require(try await harness.open() as? SQLiteMessageStore)
+        try await store.pool.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.chat = 'refused'
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+        }
+        let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            for index in 0..<60 {
+                let chat = index == 30 ? "refused" : "\(index % 5)"
+                group.addTask {
+                    do {
+                        let stored = try await acceptNew(store, [newMessage("m\(index)", chat: chat)])
+                        return (chat, stored.count == 1)
+                    } catch is StoreError {
+                        return (chat, false)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { !$0.1 }.map(\.0) == ["refused"])
+        #expect(try await store.counts().first?.pending == 59)
+        #expect(try await store.pendingLanes(bot: "bot1").count == 5)
+        try await store.close()
+    }
+
     /// Under writes that never pause, the background checkpoint always ends behind the writer; the writer
     /// then copies the rest between two commits so that the WAL starts over instead of growing by every
     /// commit. 160 MB go through the WAL here while eight callers keep the writer busy throughout.

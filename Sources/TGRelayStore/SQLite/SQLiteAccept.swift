@@ -6,6 +6,9 @@ extension SQLiteMessageStore {
     public func accept(_ messages: [NewMessage], now: Date) async throws -> [AcceptResult] {
         guard !messages.isEmpty else { return [] }
         let nowMillis = now.storeMillis
+        if AcceptCoalescer.canMerge(messages) {
+            return try await coalescer.accept(messages, nowMillis: nowMillis)
+        }
         return try await write { db in try SQLiteAccept.run(messages, nowMillis: nowMillis, db) }
     }
 }

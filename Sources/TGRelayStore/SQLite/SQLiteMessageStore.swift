@@ -11,6 +11,7 @@ import TGRelayCore
 public final class SQLiteMessageStore: MessageStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    let coalescer: AcceptCoalescer
     private let checkpointer: WALCheckpointer
     let ledgerChatKey: [UInt8]?
 
@@ -35,6 +36,7 @@ public final class SQLiteMessageStore: MessageStore {
             throw StoreError.mapping(error)
         }
         writer = GroupCommitWriter(pool: pool, checkpointer: checkpointer)
+        coalescer = AcceptCoalescer(writer: writer)
         ledgerChatKey = options.ledgerChatKey
     }
 

@@ -120,13 +120,14 @@ struct AcceptConformanceTests {
                     continue
                 }
                 created.append(original[0].id)
-                for result in withKey {
+                // The later calls find it: the same payload gets it back, the other payload a conflict.
+                let payloads = ["hash-pair \(pair)", "hash-pair \(pair)", "hash-other \(pair * 4 + 3)"]
+                for (result, payload) in zip(withKey, payloads) {
                     switch result {
-                    case .created: break
-                    case .existing(let message): #expect(message.id == original[0].id && message.payloadHash == "hash-pair \(pair)")
-                    case .conflict(let id):
-                        #expect(id == original[0].id)
-                        #expect(original[0].payloadHash == "hash-pair \(pair)", "the other payload never wins")
+                    case .created(let message): #expect(message.payloadHash == payload)
+                    case .existing(let message):
+                        #expect(message.id == original[0].id && payload == original[0].payloadHash)
+                    case .conflict(let id): #expect(id == original[0].id && payload != original[0].payloadHash)
                     }
                 }
                 for index in [pair * 4, pair * 4 + 1] {

@@ -92,7 +92,7 @@ enum SQLiteAccept {
 
     private static func plan(_ messages: [NewMessage], nowMillis: Int64, _ db: Database) throws -> [Plan] {
         let findKey = try db.cachedStatement(
-            sql: "SELECT \(MessageRow.columns) FROM message WHERE bot = ? AND idempotency_key = ?")
+            sql: "SELECT \(MessageRow.sqliteColumns) FROM message WHERE bot = ? AND idempotency_key = ?")
         var firstWithKey: [Key: Int] = [:]
         return try messages.indices.map { index in
             let message = messages[index]

@@ -46,7 +46,7 @@ extension SQLiteMessageStore {
     /// Newest failure first, through the partial index `message_failed (updated_at, id)`. The reason
     /// filter is a case-insensitive (ASCII) substring match.
     private static func fetchDeadLetters(_ filter: DeadLetterFilter, _ db: Database) throws -> [OutboundMessage] {
-        var sql = "SELECT \(MessageRow.columns) FROM message WHERE status = 'failed'"
+        var sql = "SELECT \(MessageRow.sqliteColumns) FROM message WHERE status = 'failed'"
         var arguments = StatementArguments()
         if let bot = filter.bot {
             sql += " AND bot = ?"
@@ -72,7 +72,7 @@ extension SQLiteMessageStore {
             UPDATE message SET status = 'queued', attempts = 0, not_before = NULL, last_error = NULL, seq = ?,
                 updated_at = ?
             WHERE id = ? AND status = 'failed'
-            RETURNING \(MessageRow.columns)
+            RETURNING \(MessageRow.sqliteColumns)
             """)
         var replayed: [OutboundMessage] = []
         for id in ids {

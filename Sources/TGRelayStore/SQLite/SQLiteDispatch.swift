@@ -36,7 +36,7 @@ extension SQLiteMessageStore {
     public func laneHeads(_ lanes: [LaneKey]) async throws -> [LaneKey: OutboundMessage] {
         try await read { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT \(MessageRow.columns) FROM message INDEXED BY message_lane
+                SELECT \(MessageRow.sqliteColumns) FROM message INDEXED BY message_lane
                 WHERE bot = ? AND chat = ? AND status IN \(SQLiteSchema.pending)
                 ORDER BY seq LIMIT 1
                 """)

@@ -38,7 +38,7 @@ enum SQLiteProxyRows {
     /// The latest message with this payload, if it is still pending or became final within `window` seconds.
     static func recent(bot: String, payloadHash: String, window: TimeInterval, nowMillis: Int64, _ db: Database) throws -> OutboundMessage? {
         let statement = try db.cachedStatement(sql: """
-            SELECT \(MessageRow.columns) FROM message
+            SELECT \(MessageRow.sqliteColumns) FROM message
             WHERE id = (SELECT message_id FROM proxy_payload WHERE bot = ? AND payload_hash = ?)
             """)
         guard let row = try Row.fetchOne(statement, arguments: [bot, payloadHash]) else { return nil }

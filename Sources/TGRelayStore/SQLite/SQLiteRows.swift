@@ -4,15 +4,18 @@ import TGRelayCore
 
 /// Reading `message` rows. Columns are read by position (the order of `columns`): it is the hot path of
 /// lane heads and dead-letter listings, and avoids a name lookup per column.
-/// A message marked `sending` (a `sending_mark` row, see `SQLiteSchema`) reads as `sending`, updated when marked.
 enum MessageRow {
+    /// The columns both drivers read, in this order.
     static let columns = """
-        id, bot, chat, method, params, payload_hash, \
-        coalesce((SELECT 'sending' FROM sending_mark WHERE message_id = id), status), attempts, not_before, \
-        deadline, idempotency_key, at_most_once, callback_url, created_at, \
-        coalesce((SELECT marked_at FROM sending_mark WHERE message_id = id), updated_at), result, \
-        telegram_message_ids, last_error, ambiguous, uploads
+        id, bot, chat, method, params, payload_hash, status, attempts, not_before, deadline, idempotency_key, \
+        at_most_once, callback_url, created_at, updated_at, result, telegram_message_ids, last_error, ambiguous, uploads
         """
+
+    /// The same on SQLite, where a message marked `sending` (a `sending_mark` row, see `SQLiteSchema`)
+    /// reads as `sending`, updated when it was marked.
+    static let sqliteColumns = columns
+        .replacingOccurrences(of: " status,", with: " coalesce((SELECT 'sending' FROM sending_mark WHERE message_id = id), status),")
+        .replacingOccurrences(of: " updated_at,", with: " coalesce((SELECT marked_at FROM sending_mark WHERE message_id = id), updated_at),")
 
     static func decode(_ row: Row) throws -> OutboundMessage {
         let statusText: String = row[6]
@@ -30,7 +33,7 @@ enum MessageRow {
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> OutboundMessage? {
-        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM message WHERE id = ?")
+        let statement = try db.cachedStatement(sql: "SELECT \(sqliteColumns) FROM message WHERE id = ?")
         return try Row.fetchOne(statement, arguments: [id]).map(decode)
     }
 

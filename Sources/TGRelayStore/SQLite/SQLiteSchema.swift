@@ -16,7 +16,7 @@ import GRDB
 ///   small `sending_mark` table, and the message row keeps `queued` or `waiting` until its attempt is
 ///   recorded. Rewriting the row and its three status indexes for the mark, and again for the outcome,
 ///   cost a scattered page each; the marks of in-flight sends fit in a few pages. Reads show `sending`
-///   through `MessageRow.columns`.
+///   through `MessageRow.sqliteColumns`.
 /// - Times are integer milliseconds since 1970, durations integer microseconds.
 enum SQLiteSchema {
     static let pending = "('queued', 'sending', 'waiting')"

@@ -13,9 +13,13 @@ enum MessageRow {
 
     /// The same on SQLite, where a message marked `sending` (a `sending_mark` row, see `SQLiteSchema`)
     /// reads as `sending`, updated when it was marked.
-    static let sqliteColumns = columns
-        .replacingOccurrences(of: " status,", with: " coalesce((SELECT 'sending' FROM sending_mark WHERE message_id = id), status),")
-        .replacingOccurrences(of: " updated_at,", with: " coalesce((SELECT marked_at FROM sending_mark WHERE message_id = id), updated_at),")
+    static let sqliteColumns = """
+        id, bot, chat, method, params, payload_hash, \
+        coalesce((SELECT 'sending' FROM sending_mark WHERE message_id = id), status), attempts, not_before, \
+        deadline, idempotency_key, at_most_once, callback_url, created_at, \
+        coalesce((SELECT marked_at FROM sending_mark WHERE message_id = id), updated_at), result, \
+        telegram_message_ids, last_error, ambiguous, uploads
+        """
 
     static func decode(_ row: Row) throws -> OutboundMessage {
         let statusText: String = row[6]

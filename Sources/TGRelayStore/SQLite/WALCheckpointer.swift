@@ -29,15 +29,15 @@ final class WALCheckpointer: Sendable {
 
     private let connection: DatabaseQueue
     private let interval: Duration
-    private let restartFrames: Int
+    /// About 4 MB of WAL: below it, the background rounds alone are enough.
+    private static let restartFrames = 1_000
     private let state = Mutex(State())
 
-    init(path: String, configuration: Configuration, interval: Duration = .milliseconds(250), restartFrames: Int = 1_000) throws {
+    init(path: String, configuration: Configuration, interval: Duration = .milliseconds(250)) throws {
         var configuration = configuration
         configuration.label = "tgrelay.store.checkpoint"
         connection = try DatabaseQueue(path: path, configuration: configuration)
         self.interval = interval
-        self.restartFrames = restartFrames
     }
 
     /// A group commit finished: checkpoint soon, unless one is running.
@@ -54,7 +54,7 @@ final class WALCheckpointer: Sendable {
             self.state.withLock { state in
                 state.running = false
                 state.last = .now
-                if let frames, frames.walFrameCount >= self.restartFrames { state.catchUpDue = true }
+                if let frames, frames.walFrameCount >= Self.restartFrames { state.catchUpDue = true }
             }
         }
     }

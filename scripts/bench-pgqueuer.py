@@ -1,11 +1,17 @@
 """Reference for a PostgreSQL job queue on this machine: pgqueuer enqueueing and consuming N jobs.
 
 Used by docs/benchmarks.md next to `tgrelay bench dispatch --database postgres://…`, on the same
-PostgreSQL server in the same run. pgqueuer's public API only: `Queries.install` on an empty database,
+PostgreSQL server in the same run. pgqueuer's public API only: `Queries.install` (after `uninstall` when a run left it installed),
 `Queries.enqueue` in batches (as tgrelay's batch endpoint), and a `QueueManager` in drain mode whose
 entrypoint does nothing, so the figure is the queue's own cost per job.
 
-    python3 -m venv /tmp/pgq && /tmp/pgq/bin/pip install pgqueuer asyncpg
+With --deliver-to (a Bot API base URL with its token, `http://host:port/bot<token>`) the entrypoint instead
+delivers its job as tgrelay delivers a message: one `sendMessage` to that Bot API (the same simulator),
+job i to chat 8,000,000 + i mod --lanes, over keep-alive connections (aiohttp), and fails unless the answer
+is `ok`. That is the like-for-like reference for tgrelay's enqueue + deliver: the same messages to the same
+simulator, without tgrelay's ordering per chat, `sending` mark, rate limits or ledger.
+
+    python3 -m venv /tmp/pgq && /tmp/pgq/bin/pip install pgqueuer asyncpg aiohttp
     /tmp/pgq/bin/python scripts/bench-pgqueuer.py --dsn postgres://postgres@127.0.0.1:5432/pgq --jobs 100000
 """
 
@@ -26,10 +32,16 @@ async def main() -> None:
     parser.add_argument("--enqueue-batch", type=int, default=1000)
     parser.add_argument("--enqueuers", type=int, default=4, help="concurrent enqueueing connections")
     parser.add_argument("--batch-size", type=int, default=100, help="jobs a worker dequeues at once")
+    parser.add_argument("--deliver-to", help="a Bot API base URL with token: each job becomes one sendMessage")
+    parser.add_argument("--lanes", type=int, default=2_000, help="distinct chats the delivered jobs go to")
     args = parser.parse_args()
 
     setup = await asyncpg.connect(args.dsn)
-    await Queries(AsyncpgDriver(setup)).install()
+    installer = Queries(AsyncpgDriver(setup))
+    # A fresh queue each run, so that one database serves the no-op and the delivering run.
+    if await installer.schema_is_installed():
+        await installer.uninstall()
+    await installer.install()
 
     batches = [
         range(start, min(start + args.enqueue_batch, args.jobs)) for start in range(0, args.jobs, args.enqueue_batch)
@@ -49,10 +61,22 @@ async def main() -> None:
     consumed = 0
     connection = await asyncpg.connect(args.dsn)
     manager = QueueManager(Queries(AsyncpgDriver(connection)))
+    session = None
+    if args.deliver_to:
+        import aiohttp
+
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.batch_size))
 
     @manager.entrypoint("deliver")
     async def deliver(job) -> None:  # noqa: ANN001 - pgqueuer's Job
         nonlocal consumed
+        if session is not None:
+            index = int(job.payload)
+            message = {"chat_id": 8_000_000 + index % args.lanes, "text": f"pgqueuer message {index}"}
+            async with session.post(f"{args.deliver_to}/sendMessage", json=message) as response:
+                answer = await response.json()
+            if not answer.get("ok"):
+                raise RuntimeError(f"sendMessage answered {response.status}: {answer}")
         consumed += 1
 
     await manager.run(
@@ -60,13 +84,16 @@ async def main() -> None:
         log_aggregation_interval=timedelta(0),
     )
     finished = time.perf_counter()
+    if session is not None:
+        await session.close()
     await connection.close()
     await setup.close()
 
     enqueue_s = enqueued - started
     consume_s = finished - enqueued
     total_s = finished - started
-    print(f"pgqueuer {args.jobs} jobs: enqueue {args.jobs / enqueue_s:,.0f} jobs/s ({enqueue_s:.1f} s), "
+    mode = "delivering" if args.deliver_to else "no-op"
+    print(f"pgqueuer {args.jobs} jobs ({mode} entrypoint): enqueue {args.jobs / enqueue_s:,.0f} jobs/s ({enqueue_s:.1f} s), "
           f"consume {consumed / consume_s:,.0f} jobs/s ({consume_s:.1f} s), "
           f"enqueue+consume {args.jobs / total_s:,.0f} jobs/s ({total_s:.1f} s)")
     if consumed != args.jobs:

@@ -11,9 +11,9 @@ source scripts/test-postgres.sh
 
 swift build -c release --product tgrelay
 venv=.build-bench/pgq-venv
-if [[ ! -x "$venv/bin/python" ]]; then
+if ! "$venv/bin/python" -c "import pgqueuer, asyncpg, aiohttp" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet pgqueuer asyncpg
+    "$venv/bin/pip" install --quiet pgqueuer asyncpg aiohttp
 fi
 start_test_postgres
 server="${TGRELAY_TEST_POSTGRES_URL%/postgres}"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FakeTelegram
 import Foundation
 
 /// `tgrelay bench postgres`: the store on PostgreSQL next to SQLite, and a well-regarded Postgres job queue
@@ -12,10 +13,12 @@ struct BenchPostgres: AsyncParsableCommand {
             the relay queues a backlog through /v1/messages/batch while the Bot API is unreachable and then \
             drains it with no rate limits (as `bench dispatch`). Then pgqueuer (scripts/bench-pgqueuer.py, \
             pgqueuer's public API only) enqueues and consumes the same number of jobs in the database given \
-            by --pgqueuer-dsn on the same server.
+            by --pgqueuer-dsn on the same server, twice: with an entrypoint that does nothing (the queue \
+            alone), and with one that delivers each job as one sendMessage to the same simulator (the same \
+            work as tgrelay's, without ordering per chat, rate limits or a ledger).
 
-            Figure: enqueue + deliver per second (backlog ÷ (load time + drain time)) against pgqueuer's \
-            enqueue + consume jobs per second. Target: tgrelay on PostgreSQL ≥ pgqueuer.
+            Figure: enqueue + deliver per second (backlog ÷ (load time + first to last delivery)) against \
+            pgqueuer's enqueue + consume jobs per second. Target: tgrelay on PostgreSQL ≥ pgqueuer.
 
             scripts/bench-postgres.sh does all of it on a fresh machine: starts a throwaway PostgreSQL \
             server, creates both databases, installs pgqueuer into .build-bench/pgq-venv and runs this.
@@ -57,8 +60,10 @@ struct BenchPostgres: AsyncParsableCommand {
         let sqlite = try await DispatchDrain.measure(options: sqliteOptions, messages: messages, lanes: lanes, timeout: timeout)
         say("== PostgreSQL ==")
         let postgres = try await DispatchDrain.measure(options: common, messages: messages, lanes: lanes, timeout: timeout)
-        say("== pgqueuer ==")
-        let pgqueuer = try runPGQueuer()
+        say("== pgqueuer, entrypoint does nothing ==")
+        let pgqueuer = try await runPGQueuer(delivering: false)
+        say("== pgqueuer, entrypoint delivers each job to the simulator ==")
+        let delivering = try await runPGQueuer(delivering: true)
 
         report.add("messages / lanes", "\(Fmt.int(Double(messages))) / \(Fmt.int(Double(lanes)))")
         for (name, drain) in [("SQLite", sqlite), ("PostgreSQL", postgres)] {
@@ -71,10 +76,14 @@ struct BenchPostgres: AsyncParsableCommand {
                 "\(drain.final.queued) / \(drain.final.delivered) / \(drain.final.failed)", target: "0 / \(messages) / 0",
                 met: drain.complete)
         }
-        report.add("pgqueuer: enqueue / consume / enqueue + consume", pgqueuer.summary)
-        report.add(
-            "tgrelay on PostgreSQL vs pgqueuer, enqueue + deliver", "\(Fmt.int(postgres.enqueueAndDeliverRate)) vs \(Fmt.int(pgqueuer.total)) per s",
-            target: "≥ pgqueuer", met: postgres.enqueueAndDeliverRate >= pgqueuer.total)
+        report.add("pgqueuer, no-op entrypoint: enqueue / consume / enqueue + consume", pgqueuer.summary)
+        report.add("pgqueuer, delivering entrypoint: enqueue / consume / enqueue + consume", delivering.summary)
+        for (name, reference) in [("delivering", delivering), ("no-op", pgqueuer)] {
+            report.add(
+                "tgrelay on PostgreSQL vs pgqueuer with its \(name) entrypoint, enqueue + deliver",
+                "\(Fmt.int(postgres.enqueueAndDeliverRate)) vs \(Fmt.int(reference.total)) per s",
+                target: "≥ pgqueuer", met: postgres.enqueueAndDeliverRate >= reference.total)
+        }
         report.notes = [
             """
             Run by `bash scripts/bench-postgres.sh` (throwaway PostgreSQL server, pgqueuer from PyPI). Release \
@@ -82,9 +91,13 @@ struct BenchPostgres: AsyncParsableCommand {
             PostgreSQL database), TGRELAY_RATE_LIMITS=off, the simulator in the bench process with its limits off. \
             A delivered message costs the relay an accept (batch insert), a lane-head read, a durable `sending` mark, \
             the HTTP request and a durable attempt record with its hash-chained ledger row. A pgqueuer job costs an \
-            insert and a dequeue/acknowledge, and its entrypoint does nothing: it is the queue's own cost, without \
-            delivery, ordering per chat, rate limits or a ledger. PostgreSQL runs with fsync on, on the same \
-            machine, sharing its two cores with the relay or pgqueuer and the bench.
+            insert and a dequeue/acknowledge; with the no-op entrypoint that is all (the queue's own cost, without \
+            delivery), with the delivering one its entrypoint also sends the job as one sendMessage to a simulator \
+            like tgrelay's (limits off) over keep-alive connections — the same work as tgrelay's without ordering \
+            per chat, a durable `sending` mark, rate limits or a ledger. Enqueue + deliver leaves out the wait \
+            from opening the gate to the first delivery (the relay's circuit probing the simulated outage's end). \
+            PostgreSQL runs with fsync on, on the same machine, sharing its two cores with the relay or pgqueuer \
+            and the bench.
             """
         ]
         try common.finish(report)
@@ -97,13 +110,33 @@ struct BenchPostgres: AsyncParsableCommand {
         var summary: String { "\(Fmt.int(enqueue)) / \(Fmt.int(consume)) / \(Fmt.int(total)) jobs/s" }
     }
 
-    /// Runs scripts/bench-pgqueuer.py and reads its one result line.
-    private func runPGQueuer() throws -> PGQueuerResult {
-        let (status, output) = try ProcStats.run(
-            python, ["scripts/bench-pgqueuer.py", "--dsn", pgqueuerDSN, "--jobs", "\(messages)"], errors: .standardError)
+    /// Runs scripts/bench-pgqueuer.py and reads its one result line; `delivering` starts a simulator (limits
+    /// off, as for the relay) for its entrypoint and checks that it received every job.
+    private func runPGQueuer(delivering: Bool) async throws -> PGQueuerResult {
+        var arguments = ["scripts/bench-pgqueuer.py", "--dsn", pgqueuerDSN, "--jobs", "\(messages)"]
+        var simulator: FakeTelegram?
+        if delivering {
+            let port = try ProcStats.freePort()
+            let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: port, limits: .off))
+            try await fake.start()
+            simulator = fake
+            arguments += ["--deliver-to", "http://127.0.0.1:\(port)/bot100200300:bench-token", "--lanes", "\(lanes)"]
+        }
+        let run: Result<(status: Int32, output: String), any Error>
+        do {
+            run = .success(try await ProcStats.runOffPool(python, arguments, errors: .standardError))
+        } catch {
+            run = .failure(error)
+        }
+        let delivered = simulator?.stats().messagesDelivered
+        await simulator?.stop()
+        let (status, output) = try run.get()
         say(output.trimmingCharacters(in: .whitespacesAndNewlines))
         guard status == 0 else { throw BenchError("pgqueuer's run failed (exit \(status))") }
-        // "pgqueuer N jobs: enqueue 36,645 jobs/s (…), consume 6,433 jobs/s (…), enqueue+consume 5,472 jobs/s (…)"
+        if let delivered, delivered != messages {
+            throw BenchError("pgqueuer's entrypoint delivered \(delivered) of \(messages) jobs")
+        }
+        // "pgqueuer N jobs (no-op entrypoint): enqueue 36,645 jobs/s (…), consume 6,433 jobs/s (…), enqueue+consume 5,472 jobs/s (…)"
         let figures = output.split(separator: " ").enumerated().compactMap { index, word -> Double? in
             guard word == "jobs/s", index > 0 else { return nil }
             return Double(output.split(separator: " ")[index - 1].replacingOccurrences(of: ",", with: ""))

@@ -87,6 +87,14 @@ enum ProcStats {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// `run` on a thread of its own: waiting on the child must not hold one of the few threads that run
+    /// the bench's tasks (the in-process simulator among them).
+    static func runOffPool(_ path: String, _ arguments: [String], errors: FileHandle = .nullDevice) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try run(path, arguments, errors: errors) }) }
+        }
+    }
+
     /// The full path of an executable found on PATH, if any.
     static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"

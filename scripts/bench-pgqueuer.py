@@ -1,7 +1,7 @@
 """Reference for a PostgreSQL job queue on this machine: pgqueuer enqueueing and consuming N jobs.
 
-Used by docs/benchmarks.md next to `tgrelay bench dispatch --database postgres://…`, on the same
-PostgreSQL server in the same run. pgqueuer's public API only: `Queries.install` (after `uninstall` when a run left it installed),
+Used by `tgrelay bench postgres` (docs/benchmarks.md) on the same PostgreSQL server in the same run.
+pgqueuer's public API only: `Queries.install` (after `uninstall` when an earlier run left it installed),
 `Queries.enqueue` in batches (as tgrelay's batch endpoint), and a `QueueManager` in drain mode whose
 entrypoint does nothing, so the figure is the queue's own cost per job.
 

@@ -63,15 +63,6 @@ public enum FakeJSON: Sendable, Hashable {
         return nil
     }
 
-    /// Parses a JSON document (any top-level value).
-    public static func parse(_ data: Data) throws -> FakeJSON {
-        try JSONDecoder().decode(FakeJSON.self, from: data)
-    }
-
-    public static func parse(_ string: String) throws -> FakeJSON {
-        try parse(Data(string.utf8))
-    }
-
     /// Compact serialization with sorted keys, so equal values always serialize equally.
     public var serialized: String {
         var out = ""
@@ -122,6 +113,12 @@ public enum FakeJSON: Sendable, Hashable {
 
     private static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings need no escape at all: they go in whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -11,7 +11,8 @@ struct BotRoute: Sendable {
     init?(path: String) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].isEmpty, parts[1].hasPrefix("bot") else { return nil }
-        token = String(parts[1].dropFirst(3)).removingPercentEncoding ?? String(parts[1].dropFirst(3))
+        let raw = String(parts[1].dropFirst(3))
+        token = raw.contains("%") ? raw.removingPercentEncoding ?? raw : raw
         method = String(parts[2])
         botID = Self.botID(of: token) ?? 0
     }

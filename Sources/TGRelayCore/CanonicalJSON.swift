@@ -67,7 +67,7 @@ public enum CanonicalJSON {
     }
 
     /// Minimal escaping: `"`, `\` and control characters; everything else, non-ASCII included, as is.
-    private static func writeString(_ string: String, to output: inout [UInt8]) {
+    public static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {

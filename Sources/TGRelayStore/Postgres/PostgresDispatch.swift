@@ -126,16 +126,21 @@ extension PostgresMessageStore {
 
     /// The message updates of a group as a JSON array for `jsonb_to_recordset`.
     private static func updates(_ attempts: [AttemptRecord]) -> String {
-        CanonicalJSON.serialize(.array(attempts.map { attempt in
-            .object([
-                "id": .number(JSONNumber(attempt.messageID)), "status": .string(attempt.newStatus.rawValue),
-                "counts": .number(JSONNumber(Int64(attempt.countsAsAttempt ? 1 : 0))),
-                "not_before": attempt.notBefore.map { .number(JSONNumber($0.storeMillis)) } ?? .null,
-                "last_error": attempt.lastError.map(JSONValue.string) ?? .null, "result": attempt.result.map(JSONValue.string) ?? .null,
-                "ids": attempt.telegramMessageIDs.isEmpty ? .null : .string(TelegramIDs.encode(attempt.telegramMessageIDs)),
-                "ambiguous": .bool(attempt.ambiguous), "at": .number(JSONNumber(attempt.at.storeMillis)),
-            ])
-        }))
+        var records = PostgresRecordSet(rows: attempts.count)
+        for attempt in attempts {
+            records.record { row in
+                row.add("id", attempt.messageID)
+                row.add("status", attempt.newStatus.rawValue)
+                row.add("counts", attempt.countsAsAttempt ? 1 : 0)
+                row.add("not_before", attempt.notBefore?.storeMillis)
+                row.add("last_error", attempt.lastError)
+                row.add("result", attempt.result)
+                row.add("ids", attempt.telegramMessageIDs.isEmpty ? nil : TelegramIDs.encode(attempt.telegramMessageIDs))
+                row.add("ambiguous", attempt.ambiguous)
+                row.add("at", attempt.at.storeMillis)
+            }
+        }
+        return records.text
     }
 
     /// The ledger row's message columns (bot, chat, method, payload hash) from a RETURNING row, from `offset` on.

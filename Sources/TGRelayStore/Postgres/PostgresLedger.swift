@@ -92,20 +92,19 @@ enum PostgresLedger {
         _ rows: [LedgerRowSource], chatKey: [UInt8]?, _ connection: PostgresConnection, logger: Logger
     ) async throws {
         var head = try await chain(connection, lock: true, logger: logger).head
-        var entries: [JSONValue] = []
-        entries.reserveCapacity(rows.count)
+        var entries = PostgresRecordSet(rows: rows.count)
         for row in rows {
             let entry = LedgerEntry(
                 appending: row.attempt, after: head, bot: row.bot, chat: row.chat, method: row.method,
                 payloadHash: row.payloadHash, chatKey: chatKey)
-            entries.append(json(entry))
+            entries.record { add(entry, to: &$0) }
             head = LedgerLink(seq: entry.seq, hash: entry.hash)
         }
         // One statement for the group: the rows as a `jsonb` record set.
         try await connection.query(
             """
             INSERT INTO ledger (\(unescaped: SQLiteLedger.columns))
-            SELECT \(unescaped: SQLiteLedger.columns) FROM jsonb_to_recordset(\(CanonicalJSON.serialize(.array(entries)))::jsonb) AS r (
+            SELECT \(unescaped: SQLiteLedger.columns) FROM jsonb_to_recordset(\(entries.text)::jsonb) AS r (
                 seq bigint, at bigint, message_id bigint, bot text, chat text, method text, payload_hash text, endpoint text,
                 http_status integer, ok integer, error_code integer, description text, retry_after integer,
                 telegram_message_ids text, duration_us bigint, response_body text, outcome text, ambiguous integer,
@@ -115,20 +114,27 @@ enum PostgresLedger {
             "UPDATE ledger_chain SET head_seq = \(head.seq), head_hash = \(head.hash) WHERE id = 1", logger: logger)
     }
 
-    private static func json(_ entry: LedgerEntry) -> JSONValue {
-        func int(_ value: Int?) -> JSONValue { value.map { .number(JSONNumber(Int64($0))) } ?? .null }
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return .object([
-            "seq": .number(JSONNumber(entry.seq)), "at": .number(JSONNumber(entry.at.storeMillis)),
-            "message_id": .number(JSONNumber(entry.messageID)), "bot": .string(entry.bot), "chat": .string(entry.chat),
-            "method": .string(entry.method), "payload_hash": .string(entry.payloadHash), "endpoint": .string(entry.endpoint),
-            "http_status": int(entry.httpStatus), "ok": int(entry.ok ? 1 : 0), "error_code": int(entry.errorCode),
-            "description": text(entry.description), "retry_after": int(entry.retryAfter),
-            "telegram_message_ids": .string(TelegramIDs.encode(entry.telegramMessageIDs)),
-            "duration_us": .number(JSONNumber(LedgerHash.durationMicros(entry.durationMs))), "response_body": text(entry.responseBody),
-            "outcome": .string(entry.outcome), "ambiguous": int(entry.ambiguous ? 1 : 0), "prev_hash": .string(entry.prevHash),
-            "hash": .string(entry.hash),
-        ])
+    private static func add(_ entry: LedgerEntry, to row: inout PostgresRecordSet) {
+        row.add("seq", entry.seq)
+        row.add("at", entry.at.storeMillis)
+        row.add("message_id", entry.messageID)
+        row.add("bot", entry.bot)
+        row.add("chat", entry.chat)
+        row.add("method", entry.method)
+        row.add("payload_hash", entry.payloadHash)
+        row.add("endpoint", entry.endpoint)
+        row.add("http_status", entry.httpStatus)
+        row.add("ok", entry.ok ? 1 : 0)
+        row.add("error_code", entry.errorCode)
+        row.add("description", entry.description)
+        row.add("retry_after", entry.retryAfter)
+        row.add("telegram_message_ids", TelegramIDs.encode(entry.telegramMessageIDs))
+        row.add("duration_us", LedgerHash.durationMicros(entry.durationMs))
+        row.add("response_body", entry.responseBody)
+        row.add("outcome", entry.outcome)
+        row.add("ambiguous", entry.ambiguous ? 1 : 0)
+        row.add("prev_hash", entry.prevHash)
+        row.add("hash", entry.hash)
     }
 
     /// Streams the rows (one in memory at a time) through `LedgerChainWalk`.

@@ -55,13 +55,16 @@ extension PostgresMessageStore {
 
     /// The claim, in one statement: rows another transaction holds (a cancel under way, or — should two
     /// nodes ever both believe they hold the bot's lease — the other node's claim) are skipped, not waited
-    /// for, and their lanes simply try again.
+    /// for, and their lanes simply try again. Each id is one probe of the primary key: with `id = ANY(…)`
+    /// and a status test PostgreSQL scanned the whole partial index of pending messages for every claim.
     public func markSending(ids: [Int64], now: Date) async throws -> Set<Int64> {
         guard !ids.isEmpty else { return [] }
         return try await Set(rows("""
             UPDATE message SET status = 'sending', updated_at = \(now.storeMillis)
             WHERE id IN (
-                SELECT id FROM message WHERE id = ANY(\(ids)) AND status IN ('queued', 'waiting') FOR UPDATE SKIP LOCKED
+                SELECT m.id FROM unnest(\(ids)::bigint[]) AS c (id) CROSS JOIN LATERAL (
+                    SELECT id FROM message WHERE id = c.id AND status IN ('queued', 'waiting') FOR UPDATE SKIP LOCKED
+                ) AS m
             )
             RETURNING id
             """).map { try $0.at(0, as: Int64.self) })

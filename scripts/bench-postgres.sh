@@ -2,8 +2,7 @@
 # `tgrelay bench postgres` on a fresh machine, in one command: builds the release binary, starts a
 # throwaway PostgreSQL server (installed from Debian's packages when missing, as for the tests), creates an
 # empty database for tgrelay and one for pgqueuer, installs pgqueuer (and aiohttp, for its delivering
-# entrypoint) from PyPI into .build-bench/pgq-venv
-# and runs the bench. Arguments go to the bench, e.g.:
+# entrypoint) from PyPI into .build-bench/pgq-venv and runs the bench. Arguments go to the bench, e.g.:
 #
 #   bash scripts/bench-postgres.sh --record docs/benchmarks.md
 set -euo pipefail

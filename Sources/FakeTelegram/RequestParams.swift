@@ -99,7 +99,7 @@ enum RequestParamsParser {
         guard !body.isEmpty else { return params }
         let type = (contentType ?? "").lowercased()
         if type.hasPrefix("application/json") {
-            guard let json = try? FakeJSON.parse(Data(body)), case .object(let dict) = json else {
+            guard let json = try? FakeJSON.parse(bytes: body), case .object(let dict) = json else {
                 throw .badRequest("can't parse JSON object")
             }
             params.values.merge(dict) { _, body in body }

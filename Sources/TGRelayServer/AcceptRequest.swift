@@ -168,7 +168,7 @@ struct AcceptRequest {
 
     /// An ISO-8601 time with or without fractional seconds.
     static func iso8601(_ text: String) -> Date? {
-        (try? MessageView.iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     func string(_ body: [String: JSONValue], _ key: String, prefix: String) throws -> String? {

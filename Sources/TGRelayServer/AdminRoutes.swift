@@ -87,7 +87,7 @@ struct AdminRoutes {
         }
         router.get("chats/inactive") { _, _ in
             let chats = try await storeCall { try await store.inactiveChats(bot: nil) }
-            return JSONBody.response(["inactive_chats": chats.map { ["bot": $0.bot, "chat_id": $0.chat, "reason": $0.reason, "since": MessageView.timestamp($0.since)] }])
+            return JSONBody.response(["inactive_chats": chats.map { ["bot": $0.bot, "chat_id": $0.chat, "reason": $0.reason, "since": UTCTimestamp.string($0.since)] }])
         }
     }
 
@@ -190,7 +190,7 @@ struct LedgerPages: AsyncSequence {
 enum LedgerView {
     static func json(_ entry: LedgerEntry) -> [String: Any] {
         var json: [String: Any] = [
-            "seq": entry.seq, "at": MessageView.timestamp(entry.at), "message_id": entry.messageID, "bot": entry.bot,
+            "seq": entry.seq, "at": UTCTimestamp.string(entry.at), "message_id": entry.messageID, "bot": entry.bot,
             "chat_id": entry.chat, "method": entry.method, "payload_sha256": entry.payloadHash, "endpoint": entry.endpoint,
             "ok": entry.ok, "outcome": entry.outcome, "ambiguous": entry.ambiguous, "duration_ms": entry.durationMs,
             "prev_hash": entry.prevHash, "hash": entry.hash,

@@ -112,10 +112,10 @@ public actor AlertMonitor: Service {
             "id": [key.kind.rawValue, key.bot, key.endpoint ?? "", String(Int64(alert.since.timeIntervalSince1970 * 1000))]
                 .joined(separator: ":"),
             "alert": key.kind.rawValue, "bot": key.bot, "state": resolvedAt == nil ? "raised" : "resolved",
-            "since": MessageView.timestamp(alert.since), "detail": alert.detail,
+            "since": UTCTimestamp.string(alert.since), "detail": alert.detail,
         ]
         if let endpoint = key.endpoint { json["endpoint"] = endpoint }
-        if let resolvedAt { json["resolved_at"] = MessageView.timestamp(resolvedAt) }
+        if let resolvedAt { json["resolved_at"] = UTCTimestamp.string(resolvedAt) }
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -123,7 +123,7 @@ public actor AlertMonitor: Service {
     /// The JSON `/v1/status` shows for an alert.
     static func json(_ alert: Alert) -> [String: Any] {
         var json: [String: Any] = [
-            "alert": alert.key.kind.rawValue, "bot": alert.key.bot, "since": MessageView.timestamp(alert.since), "detail": alert.detail,
+            "alert": alert.key.kind.rawValue, "bot": alert.key.bot, "since": UTCTimestamp.string(alert.since), "detail": alert.detail,
         ]
         if let endpoint = alert.key.endpoint { json["endpoint"] = endpoint }
         return json

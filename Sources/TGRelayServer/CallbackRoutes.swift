@@ -1,3 +1,4 @@
+import TGRelayCore
 import Foundation
 import Hummingbird
 import TGRelayStore
@@ -40,11 +41,11 @@ struct CallbackRoutes {
         var json: [String: Any] = [
             "id": callback.id, "message_id": callback.messageID, "url": callback.url,
             "event": callback.event.eventName, "status": callback.state.rawValue, "tries": callback.tries,
-            "owed_since": MessageView.timestamp(callback.at),
+            "owed_since": UTCTimestamp.string(callback.at),
         ]
-        if callback.state == .pending { json["next_attempt_at"] = MessageView.timestamp(callback.nextAttemptAt) }
+        if callback.state == .pending { json["next_attempt_at"] = UTCTimestamp.string(callback.nextAttemptAt) }
         if let error = callback.lastAttemptError { json["last_error"] = error }
-        if let completed = callback.completedAt { json["completed_at"] = MessageView.timestamp(completed) }
+        if let completed = callback.completedAt { json["completed_at"] = UTCTimestamp.string(completed) }
         return json
     }
 }

@@ -100,7 +100,7 @@ public actor CallbackSender: Service {
             "status": callback.event.rawValue, "attempts": callback.messageAttempts,
             "message_id": callback.telegramMessageIDs.first.map { $0 as Any } ?? NSNull(),
             "last_error": callback.lastError.map { $0 as Any } ?? NSNull(), "ambiguous": callback.ambiguous,
-            "at": MessageView.timestamp(callback.at),
+            "at": UTCTimestamp.string(callback.at),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return Array(data)
@@ -114,7 +114,7 @@ public actor CallbackSender: Service {
             "callback_id": callbackID, "event": "fallback", "id": message.id, "bot": message.bot, "chat_id": message.chat,
             "method": message.method, "params": params, "status": message.status.rawValue, "attempts": message.attempts,
             "last_error": message.lastError.map { $0 as Any } ?? NSNull(), "delivery_cancelled": deliveryCancelled,
-            "created_at": MessageView.timestamp(message.createdAt), "at": MessageView.timestamp(at),
+            "created_at": UTCTimestamp.string(message.createdAt), "at": UTCTimestamp.string(at),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

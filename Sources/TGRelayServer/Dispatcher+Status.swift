@@ -40,11 +40,11 @@ extension Dispatcher {
                 case .closed: json["circuit"] = "closed"
                 case .open(let since, let probe):
                     json["circuit"] = "open"
-                    json["outage_since"] = MessageView.timestamp(since)
-                    json["next_probe_at"] = MessageView.timestamp(probe)
+                    json["outage_since"] = UTCTimestamp.string(since)
+                    json["next_probe_at"] = UTCTimestamp.string(probe)
                 case .halfOpen(let since):
                     json["circuit"] = "half_open"
-                    json["outage_since"] = MessageView.timestamp(since)
+                    json["outage_since"] = UTCTimestamp.string(since)
                 }
                 return json
             }
@@ -52,7 +52,7 @@ extension Dispatcher {
                 "endpoints": endpoints, "delivery_rate_per_second": runtime.deliveries.perSecond(now: now),
                 "ready_lanes": scheduler.readyCount(bot: runtime.bot.name),
             ]
-            if let pause = runtime.limiter.botPause(now: now) { json["paused_until"] = MessageView.timestamp(pause) }
+            if let pause = runtime.limiter.botPause(now: now) { json["paused_until"] = UTCTimestamp.string(pause) }
             if let unauthorized = runtime.unauthorized { json["token_refused"] = unauthorized }
             return BotState(json: json)
         }

@@ -1,3 +1,4 @@
+import TGRelayCore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -39,7 +40,7 @@ struct Housekeeper: Service {
             let messages = try await store.pruneFinishedMessages(before: cutoff)
             if rows > 0 || messages > 0 {
                 logger.info("retention: old rows deleted", metadata: [
-                    "ledger_rows": "\(rows)", "messages": "\(messages)", "older_than": "\(MessageView.timestamp(cutoff))",
+                    "ledger_rows": "\(rows)", "messages": "\(messages)", "older_than": "\(UTCTimestamp.string(cutoff))",
                 ])
             }
         } catch let error as StoreError where error.code == .ledgerBroken {

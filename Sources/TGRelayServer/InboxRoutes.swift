@@ -77,7 +77,7 @@ struct InboxRoutes {
     static func json(_ update: StoredUpdate) -> [String: Any] {
         var json: [String: Any] = [
             "bot": update.bot, "update_id": update.updateID, "type": update.type, "tries": update.pushTries,
-            "received_at": MessageView.timestamp(update.receivedAt), "owed_since": MessageView.timestamp(update.pushOwedSince),
+            "received_at": UTCTimestamp.string(update.receivedAt), "owed_since": UTCTimestamp.string(update.pushOwedSince),
         ]
         if let chat = update.chat { json["chat_id"] = chat }
         if let error = update.lastPushError { json["last_error"] = error }

@@ -7,14 +7,14 @@ enum MessageView {
         var json: [String: Any] = [
             "id": message.id, "bot": message.bot, "chat_id": message.chat, "method": message.method,
             "status": message.status.rawValue, "attempts": message.attempts, "ambiguous": message.ambiguous,
-            "at_most_once": message.atMostOnce, "created_at": timestamp(message.createdAt),
-            "updated_at": timestamp(message.updatedAt),
+            "at_most_once": message.atMostOnce, "created_at": UTCTimestamp.string(message.createdAt),
+            "updated_at": UTCTimestamp.string(message.updatedAt),
         ]
         if let id = message.telegramMessageIDs.first { json["message_id"] = id }
         if message.telegramMessageIDs.count > 1 { json["message_ids"] = message.telegramMessageIDs }
         if let error = message.lastError { json["last_error"] = error }
-        if let deadline = message.deadline { json["deliver_by"] = timestamp(deadline) }
-        if let notBefore = message.notBefore, !message.status.isFinal { json["next_attempt_at"] = timestamp(notBefore) }
+        if let deadline = message.deadline { json["deliver_by"] = UTCTimestamp.string(deadline) }
+        if let notBefore = message.notBefore, !message.status.isFinal { json["next_attempt_at"] = UTCTimestamp.string(notBefore) }
         if let key = message.idempotencyKey { json["idempotency_key"] = key }
         if let params = try? JSONSerialization.jsonObject(with: Data(message.params.utf8)) { json["params"] = params }
         if let result = message.result, let value = try? JSONSerialization.jsonObject(with: Data(result.utf8), options: .fragmentsAllowed) {
@@ -22,13 +22,4 @@ enum MessageView {
         }
         return json
     }
-
-    /// ISO-8601 with milliseconds, UTC. A format style is a value: no formatter object is built per
-    /// call (a ledger export formats several times per row). The style truncates to the millisecond;
-    /// half a millisecond more makes it round, as stored millisecond times need.
-    static func timestamp(_ date: Date) -> String {
-        iso8601.format(date.addingTimeInterval(0.0005))
-    }
-
-    static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

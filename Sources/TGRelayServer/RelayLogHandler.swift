@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 import TGRelayCore
@@ -38,42 +41,74 @@ public struct RelayLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
-        if let extra = event.metadata { fields.merge(extra) { $1 } }
-        if let error = event.error { fields["error"] = "\(error)" }
         let message = redactor.redact(event.message.description)
-        let values = fields.sorted { $0.key < $1.key }.map { ($0.key, redactor.redact($0.value.description)) }
-        let at = MessageView.timestamp(Date())
-        output.write(format == .json
-            ? Self.json(at: at, level: event.level, label: label, message: message, values: values)
-            : Self.text(at: at, level: event.level, label: label, message: message, values: values))
-    }
-
-    static func text(at: String, level: Logger.Level, label: String, message: String, values: [(String, String)]) -> String {
-        var line = "\(at) \(level) \(label): \(Self.singleLine(message))"
-        for (key, value) in values {
-            let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
-            line += " \(key)=" + (needsQuotes ? Self.quoted(value) : value)
+        var line: [UInt8] = []
+        line.reserveCapacity(160 + message.utf8.count)
+        if format == .json {
+            line.append(contentsOf: #"{"at":""#.utf8)
+            UTCTimestamp.write(Date(), to: &line)
+            line.append(contentsOf: #"","level":"#.utf8)
+            CanonicalJSON.writeString(event.level.rawValue, to: &line)
+            line.append(contentsOf: #","label":"#.utf8)
+            CanonicalJSON.writeString(label, to: &line)
+            line.append(contentsOf: #","message":"#.utf8)
+            CanonicalJSON.writeString(message, to: &line)
+            for (key, value) in fields(event) where !Self.jsonHead.contains(key) {
+                line.append(UInt8(ascii: ","))
+                CanonicalJSON.writeString(key, to: &line)
+                line.append(UInt8(ascii: ":"))
+                CanonicalJSON.writeString(redactor.redact(value.description), to: &line)
+            }
+            line.append(UInt8(ascii: "}"))
+        } else {
+            UTCTimestamp.write(Date(), to: &line)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: event.level.rawValue.utf8)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: label.utf8)
+            line.append(contentsOf: ": ".utf8)
+            line.append(contentsOf: Self.singleLine(message).utf8)
+            for (key, value) in fields(event) {
+                let value = redactor.redact(value.description)
+                line.append(UInt8(ascii: " "))
+                line.append(contentsOf: key.utf8)
+                line.append(UInt8(ascii: "="))
+                if Self.needsQuotes(value) { CanonicalJSON.writeString(value, to: &line) } else { line.append(contentsOf: value.utf8) }
+            }
         }
-        return line + "\n"
+        line.append(UInt8(ascii: "\n"))
+        output.write(line)
     }
 
-    static func json(at: String, level: Logger.Level, label: String, message: String, values: [(String, String)]) -> String {
-        var line = #"{"at":\#(quoted(at)),"level":\#(quoted(level.rawValue)),"label":\#(quoted(label)),"message":\#(quoted(message))"#
-        for (key, value) in values where !["at", "level", "label", "message"].contains(key) {
-            line += ",\(quoted(key)):\(quoted(value))"
+    private static let jsonHead: Set<String> = ["at", "level", "label", "message"]
+
+    /// The handler's, the provider's and the event's metadata (later ones win), sorted by key.
+    private func fields(_ event: LogEvent) -> [(key: String, value: Logger.Metadata.Value)] {
+        var fields = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty { fields.merge(provided) { $1 } }
+        if let extra = event.metadata {
+            if fields.isEmpty { fields = extra } else { fields.merge(extra) { $1 } }
         }
-        return line + "}\n"
+        if let error = event.error { fields["error"] = "\(error)" }
+        return fields.sorted { $0.key < $1.key }
     }
 
-    /// A JSON string literal (also used for quoted text values, which need the same escapes).
-    static func quoted(_ text: String) -> String {
-        CanonicalJSON.serialize(.string(text))
+    /// Text values are quoted (as JSON strings) when empty or holding a space, quote, `=` or line break.
+    static func needsQuotes(_ value: String) -> Bool {
+        if value.isEmpty { return true }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "="), 0x0A...0x0D: return true
+            // Non-ASCII may hold a Unicode line break (U+0085, U+2028, U+2029).
+            case 0x80...: return value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
+            default: continue
+            }
+        }
+        return false
     }
 
     private static func singleLine(_ text: String) -> String {
-        text.contains(where: \.isNewline) ? text.replacing(/\r?\n/, with: "\\n") : text
+        text.utf8.contains { $0 == 0x0A || $0 == 0x0D } ? text.replacing(/\r?\n/, with: "\\n") : text
     }
 }
 
@@ -114,8 +149,23 @@ public final class LogOutput: Sendable {
 
     public static let standardError = LogOutput(.standardError)
 
-    func write(_ line: String) {
-        handle.withLock { $0.write(Data(line.utf8)) }
+    /// One `write(2)` per line (more only if the kernel takes part of it), without copying it into `Data`.
+    func write(_ line: [UInt8]) {
+        handle.withLock { handle in
+            line.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(handle.fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written > 0 {
+                        offset += written
+                    } else if written < 0, errno == EINTR {
+                        continue
+                    } else {
+                        return
+                    }
+                }
+            }
+        }
     }
 }
 

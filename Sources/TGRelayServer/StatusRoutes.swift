@@ -1,3 +1,4 @@
+import TGRelayCore
 import Foundation
 import Hummingbird
 import TGRelayStore
@@ -38,7 +39,7 @@ struct StatusRoutes {
                 if let state = live[count.bot] { bot.merge(state.json) { $1 } }
                 // Which node sends for the bot (several nodes on one database): the lease holder, while it lasts.
                 if let lease = leases[name], lease.expiresAt > now {
-                    bot["lease"] = ["node": lease.node, "expires_at": MessageView.timestamp(lease.expiresAt), "held_here": dispatcher.ownership.owns(name)]
+                    bot["lease"] = ["node": lease.node, "expires_at": UTCTimestamp.string(lease.expiresAt), "held_here": dispatcher.ownership.owns(name)]
                 }
                 if inbox[name] != nil || pollers[name] != nil {
                     bot["inbox"] = Self.inbox(inbox[name] ?? InboxCounts(bot: name), poller: pollers[name], now: now)
@@ -46,7 +47,7 @@ struct StatusRoutes {
                 return bot
             }
             let active = await alerts.activeAlerts.map(AlertMonitor.json)
-            return JSONBody.response(["bots": bots, "alerts": active, "time": MessageView.timestamp(now)])
+            return JSONBody.response(["bots": bots, "alerts": active, "time": UTCTimestamp.string(now)])
         }
     }
 
@@ -57,9 +58,9 @@ struct StatusRoutes {
         if let last = counts.lastUpdateID { json["last_update_id"] = last }
         if let poller {
             json["mode"] = poller.mode
-            if let success = poller.lastSuccess { json["last_poll_at"] = MessageView.timestamp(success) }
+            if let success = poller.lastSuccess { json["last_poll_at"] = UTCTimestamp.string(success) }
             if let error = poller.lastError { json["last_error"] = error }
-            if let since = poller.conflictSince { json["polling_conflict_since"] = MessageView.timestamp(since) }
+            if let since = poller.conflictSince { json["polling_conflict_since"] = UTCTimestamp.string(since) }
         }
         return json
     }

@@ -37,7 +37,7 @@ enum LedgerHash {
         }
         field(e.prevHash)
         field(String(e.seq))
-        field(StoreTime.iso8601(millis: e.at.storeMillis))
+        field(UTCTimestamp.string(millis: e.at.storeMillis))
         field(String(e.messageID))
         field(e.bot)
         field(e.chat)

@@ -33,8 +33,14 @@ public protocol LeaseStore: Sendable {
     /// flagged ambiguous (or `failed` with reason `outcome_unknown` when accepted with at_most_once).
     /// Returns how many.
     func recoverInterruptedSends(bot: String, now: Date) async throws -> Int
-    /// Notes that `node` is alive at `now` (once per lease round), so nodes can share the bots out evenly.
+    /// Notes that `node` is alive at `now` (once per lease round), so nodes can share the bots out evenly,
+    /// and forgets nodes not heard from for `LeaseStoreLimits.forgetNodesAfter`.
     func recordHeartbeat(node: String, now: Date) async throws
     /// The nodes whose last heartbeat is at or after `since`, ordered by name.
     func liveNodes(since: Date) async throws -> [String]
+}
+
+public enum LeaseStoreLimits {
+    /// Seconds after its last heartbeat that a node's row is deleted: a day, far beyond any lease.
+    public static let forgetNodesAfter: TimeInterval = 86_400
 }

@@ -69,6 +69,9 @@ struct LeaseConformanceTests {
             try await store.recordHeartbeat(node: "b", now: at(12))
             #expect(try await store.liveNodes(since: at(2.5)) == ["b", "c"])
             #expect(try await store.liveNodes(since: at(5)) == ["b"])
+            // Nodes silent for a day are forgotten (node names change with hosts; rows would pile up).
+            try await store.recordHeartbeat(node: "b", now: at(3.5 + LeaseStoreLimits.forgetNodesAfter))
+            #expect(try await store.liveNodes(since: t0) == ["b"])
         }
     }
 }

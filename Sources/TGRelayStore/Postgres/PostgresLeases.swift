@@ -31,6 +31,7 @@ extension PostgresMessageStore {
             INSERT INTO relay_node (node, seen_at) VALUES (\(node), \(now.storeMillis))
             ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at
             """)
+        try await rows("DELETE FROM relay_node WHERE seen_at < \(now.addingTimeInterval(-LeaseStoreLimits.forgetNodesAfter).storeMillis)")
     }
 
     public func liveNodes(since: Date) async throws -> [String] {

@@ -39,6 +39,9 @@ extension SQLiteMessageStore {
             try db.executeCached(
                 sql: "INSERT INTO relay_node (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at",
                 arguments: [node, now.storeMillis])
+            try db.executeCached(
+                sql: "DELETE FROM relay_node WHERE seen_at < ?",
+                arguments: [now.addingTimeInterval(-LeaseStoreLimits.forgetNodesAfter).storeMillis])
         }
     }
 

@@ -92,6 +92,29 @@ struct CallbackConformanceTests {
         }
     }
 
+    /// The default URL is the one the store was last opened with; messages with their own URL get theirs
+    /// whatever it is.
+    @Test(arguments: Driver.allCases)
+    func theDefaultURLFollowsTheLatestOpen(driver: Driver) async throws {
+        let harness = try driver.makeHarness()
+        defer { harness.remove() }
+        let global = StoreConfiguration.Options(defaultCallbackURL: "http://127.0.0.1:9/global")
+        var owed: [String] = []
+        for (round, options) in [global, StoreConfiguration.Options(), global].enumerated() {
+            let store = try await harness.open(options: options)
+            let m = try await acceptNew(
+                store, [withCallback("own \(round)", chat: "1"), withCallback("global \(round)", chat: "2", url: nil)])
+            try await store.record(delivered(m[0].id))
+            try await store.record(delivered(m[1].id))
+            owed = try await store.dueCallbacks(now: at(1), limit: 10).map(\.url)
+            try await store.close()
+        }
+        #expect(owed == [
+            "http://127.0.0.1:9/hook", "http://127.0.0.1:9/global", "http://127.0.0.1:9/hook",
+            "http://127.0.0.1:9/hook", "http://127.0.0.1:9/global",
+        ])
+    }
+
     @Test(arguments: Driver.allCases)
     func owedCallbacksSurviveReopenAndCrashRecoveryOwesOne(driver: Driver) async throws {
         let harness = try driver.makeHarness()

@@ -28,9 +28,7 @@ public final class PostgresMessageStore: MessageStore {
         do {
             _ = try await store.migrate()
             try await store.transaction { connection in
-                _ = try await connection.query(
-                    "UPDATE callback_setting SET default_url = \(options.defaultCallbackURL) WHERE id = 1",
-                    logger: logger)
+                try await PostgresSchema.setDefaultCallbackURL(options.defaultCallbackURL, connection, logger: logger)
             }
         } catch {
             try? await store.close()

@@ -30,7 +30,46 @@ enum PostgresSchema {
         // A message row is rewritten twice after its insert (`sending`, then its outcome): room on its own
         // page keeps each new version there instead of extending the table.
         ("v10-message-fillfactor", ["ALTER TABLE message SET (fillfactor = 70)"]),
+        ("v11-default-callback-trigger", defaultCallbackTrigger),
     ]
+
+    /// The final-callback trigger split in two, so that a message with no callback URL of its own runs no
+    /// trigger function at all unless a default URL is configured (it cost as much as the rest of the
+    /// outcome update): the second trigger is enabled only while `callback_setting` has a default URL
+    /// (`setDefaultCallbackURL`).
+    static let defaultCallbackTrigger = [
+        "DROP TRIGGER message_final_callback ON message",
+        """
+        CREATE TRIGGER message_final_callback AFTER UPDATE OF status ON message FOR EACH ROW
+        WHEN (OLD.status IN \(pending) AND NEW.status NOT IN \(pending) AND NEW.callback_url IS NOT NULL)
+        EXECUTE FUNCTION message_final_callback()
+        """,
+        """
+        CREATE TRIGGER message_final_default_callback AFTER UPDATE OF status ON message FOR EACH ROW
+        WHEN (OLD.status IN \(pending) AND NEW.status NOT IN \(pending) AND NEW.callback_url IS NULL)
+        EXECUTE FUNCTION message_final_callback()
+        """,
+        "ALTER TABLE message DISABLE TRIGGER message_final_default_callback",
+        "UPDATE callback_setting SET default_url = NULL WHERE id = 1",
+    ]
+
+    /// Records the default callback URL for every node, and runs the default-URL trigger only while there
+    /// is one. The trigger is switched only when it must change (`ALTER TABLE` waits for the message
+    /// table's open transactions), before the setting's row is locked.
+    static func setDefaultCallbackURL(_ url: String?, _ connection: PostgresConnection, logger: Logger) async throws {
+        let enabled: Bool = try await connection.query(
+            """
+            SELECT tgenabled <> 'D' FROM pg_trigger
+            WHERE tgrelid = 'message'::regclass AND tgname = 'message_final_default_callback'
+            """, logger: logger
+        ).all().first?.at(0) ?? false
+        if enabled != (url != nil) {
+            let action = url != nil ? "ENABLE" : "DISABLE"
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "ALTER TABLE message \(action) TRIGGER message_final_default_callback"), logger: logger)
+        }
+        try await connection.query("UPDATE callback_setting SET default_url = \(url) WHERE id = 1", logger: logger)
+    }
 
     /// Uploads kept until the message is final, and the proxy's payload index (see `SQLiteSchema`).
     static let proxy = [

@@ -7,7 +7,7 @@ entrypoint does nothing, so the figure is the queue's own cost per job.
 
 With --deliver-to (a Bot API base URL with its token, `http://host:port/bot<token>`) the entrypoint instead
 delivers its job as tgrelay delivers a message: one `sendMessage` to that Bot API (the same simulator),
-job i to chat 8,000,000 + i mod --lanes, over keep-alive connections (aiohttp), and fails unless the answer
+job i to chat --first-chat + i mod --lanes, over keep-alive connections (aiohttp), and fails unless the answer
 is `ok`. That is the like-for-like reference for tgrelay's enqueue + deliver: the same messages to the same
 simulator, without tgrelay's ordering per chat, `sending` mark, rate limits or ledger.
 
@@ -34,6 +34,7 @@ async def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="jobs a worker dequeues at once")
     parser.add_argument("--deliver-to", help="a Bot API base URL with token: each job becomes one sendMessage")
     parser.add_argument("--lanes", type=int, default=2_000, help="distinct chats the delivered jobs go to")
+    parser.add_argument("--first-chat", type=int, default=8_000_000, help="job i goes to chat first-chat + i mod lanes")
     args = parser.parse_args()
 
     setup = await asyncpg.connect(args.dsn)
@@ -72,7 +73,7 @@ async def main() -> None:
         nonlocal consumed
         if session is not None:
             index = int(job.payload)
-            message = {"chat_id": 8_000_000 + index % args.lanes, "text": f"pgqueuer message {index}"}
+            message = {"chat_id": args.first_chat + index % args.lanes, "text": f"pgqueuer message {index}"}
             async with session.post(f"{args.deliver_to}/sendMessage", json=message) as response:
                 answer = await response.json()
             if not answer.get("ok"):

@@ -70,17 +70,22 @@ struct BenchDispatch: AsyncParsableCommand {
 /// One backlog queued while the Bot API is unreachable, then drained without limits: what `bench dispatch`
 /// and `bench postgres` measure.
 struct DispatchDrain {
+    /// Messages i go to chat `firstChat + i mod lanes` (the pgqueuer script's delivering jobs too).
+    static let firstChat: Int64 = 8_000_000
+
     var loadSeconds: Double
-    /// Delivered messages per second, first to last delivery.
-    var rate: Double
     var gateToDone: Double
     /// Seconds from the simulator's first to its last delivery: the drain without the circuit's probe delay.
     var firstToLast: Double
+    /// Deliveries the simulator received.
+    var deliveries: Int
     var relayCPU: Double
     var benchCPU: Double
     var simulator: String
     var final: RelayStatus
     var messages: Int
+    /// Delivered messages per second, first to last delivery.
+    var rate: Double { Double(deliveries - 1) / firstToLast }
     var complete: Bool { final.queued == 0 && final.delivered == messages && final.failed == 0 }
     /// Accepted and delivered messages per second: the backlog over the load and the drain together. The
     /// wait between opening the gate and the first delivery is the bench's simulated outage ending (the
@@ -103,7 +108,7 @@ struct DispatchDrain {
     ) async throws -> DispatchDrain {
         say("loading \(messages) messages over \(lanes) lanes while the Bot API is unreachable")
         let loadSeconds = try await http.loadQueue(relay: relay.baseURL, total: messages, label: "dispatch", progress: true) {
-            8_000_000 + Int64($0 % lanes)
+            firstChat + Int64($0 % lanes)
         }
         let queued = try await http.relayStatus(relay.baseURL)
         guard queued.queued == messages else {
@@ -139,10 +144,9 @@ struct DispatchDrain {
         let delivered = fake.messages()
         let first = delivered.map(\.receivedAt).min() ?? Date()
         let last = delivered.map(\.receivedAt).max() ?? Date()
-        let firstToLast = max(last.timeIntervalSince(first), 1e-9)
-        let rate = Double(delivered.count - 1) / firstToLast
         return DispatchDrain(
-            loadSeconds: loadSeconds, rate: rate, gateToDone: gateToDone, firstToLast: firstToLast, relayCPU: cpu, benchCPU: benchCPU,
+            loadSeconds: loadSeconds, gateToDone: gateToDone, firstToLast: max(last.timeIntervalSince(first), 1e-9),
+            deliveries: delivered.count, relayCPU: cpu, benchCPU: benchCPU,
             simulator: "\(stats.totalRequests) / \(stats.tooManyRequestsTotal) / \(stats.duplicatePayloads)", final: final,
             messages: messages)
     }

@@ -120,7 +120,8 @@ struct BenchPostgres: AsyncParsableCommand {
             let fake = FakeTelegram(configuration: FakeTelegramConfiguration(port: port, limits: .off))
             try await fake.start()
             simulator = fake
-            arguments += ["--deliver-to", "http://127.0.0.1:\(port)/bot100200300:bench-token", "--lanes", "\(lanes)"]
+            arguments += ["--deliver-to", "http://127.0.0.1:\(port)/bot100200300:bench-token", "--lanes", "\(lanes)",
+                "--first-chat", "\(DispatchDrain.firstChat)"]
         }
         let run: Result<(status: Int32, output: String), any Error>
         do {

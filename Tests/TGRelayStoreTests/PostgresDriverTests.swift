@@ -84,4 +84,31 @@ struct PostgresDriverTests {
             try await node.close()
         }
     }
+
+    /// Before schema v12 the claim set status `sending`; such rows (a database upgraded while messages
+    /// were in flight, or a node of the older version still running) read as `sending` and are recovered.
+    @Test func messagesAnOlderVersionLeftSendingAreRecovered() async throws {
+        let harness = try PostgresHarness()
+        defer { harness.remove() }
+        var store = try await harness.open()
+        let m = try await acceptNew(store, [newMessage("a"), newMessage("once", chat: "200", atMostOnce: true), newMessage("b")])
+        try await harness.tamper(
+            """
+            ALTER TABLE message DROP COLUMN sending_since;
+            CREATE INDEX message_sending ON message (bot) WHERE status = 'sending';
+            DELETE FROM schema_migration WHERE name = 'v12-sending-since';
+            UPDATE message SET status = 'sending' WHERE id IN (\(m[0].id), \(m[1].id));
+            """, on: store)
+        try await store.close()
+
+        store = try await harness.open()
+        #expect(try await store.message(id: m[0].id)?.status == .sending)
+        #expect(try await store.cancel(id: m[0].id, now: at(1))?.status == .sending)
+        #expect(try await store.recoverInterruptedSends(bot: "bot1", now: at(2)) == 2)
+        let recovered = try await store.message(id: m[0].id)
+        #expect(recovered?.status == .waiting && recovered?.ambiguous == true)
+        #expect(try await store.message(id: m[1].id)?.lastError == "outcome_unknown")
+        #expect(try await store.message(id: m[2].id)?.status == .queued)
+        try await store.close()
+    }
 }

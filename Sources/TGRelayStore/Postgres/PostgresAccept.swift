@@ -116,7 +116,7 @@ struct PostgresAccept {
         guard !keyed.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT \(unescaped: MessageRow.columns) FROM message
+            SELECT \(unescaped: PostgresRows.messageColumns) FROM message
             WHERE (bot, idempotency_key) IN (SELECT * FROM unnest(\(keyed.map(\.bot)), \(keyed.map(\.key))))
             """, logger: logger
         ).all()
@@ -130,7 +130,7 @@ struct PostgresAccept {
 
     private func fetch(_ key: Key) async throws -> OutboundMessage? {
         try await connection.query(
-            "SELECT \(unescaped: MessageRow.columns) FROM message WHERE bot = \(key.bot) AND idempotency_key = \(key.key)",
+            "SELECT \(unescaped: PostgresRows.messageColumns) FROM message WHERE bot = \(key.bot) AND idempotency_key = \(key.key)",
             logger: logger
         ).all().first.map(PostgresRows.message)
     }
@@ -139,7 +139,7 @@ struct PostgresAccept {
     private func recent(_ message: NewMessage, window: TimeInterval) async throws -> OutboundMessage? {
         guard let existing = try await connection.query(
             """
-            SELECT \(unescaped: MessageRow.columns) FROM message
+            SELECT \(unescaped: PostgresRows.messageColumns) FROM message
             WHERE id = (SELECT message_id FROM proxy_payload WHERE bot = \(message.bot) AND payload_hash = \(message.payloadHash))
             """, logger: logger
         ).all().first.map(PostgresRows.message) else { return nil }

@@ -67,7 +67,7 @@ extension PostgresMessageStore {
             ).all().first
             guard let owed = try row.map(PostgresRows.callback), owed.isUnclaimedFallback else { return nil }
             let messageRow = try await connection.query(
-                "SELECT \(unescaped: MessageRow.columns) FROM message WHERE id = \(owed.messageID) FOR UPDATE", logger: logger
+                "SELECT \(unescaped: PostgresRows.messageColumns) FROM message WHERE id = \(owed.messageID) FOR UPDATE", logger: logger
             ).all().first
             guard var message = try messageRow.map(PostgresRows.message),
                 ![.delivered, .cancelled, .expired].contains(message.status)

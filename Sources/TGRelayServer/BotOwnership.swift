@@ -18,10 +18,11 @@ public final class BotOwnership: Sendable {
         state.withLock { $0.owned.contains(bot) }
     }
 
-    /// Whether this node does a bot's side work (pushes, callbacks): a bot it holds, or one no longer
-    /// configured (which no node holds, and whose owed work any node finishes).
-    func serves(_ bot: String, _ configuration: RelayConfiguration) -> Bool {
-        configuration.bot(named: bot) == nil || owns(bot)
+    /// The bots whose side work (pushes, callbacks) other nodes do: the configured bots this node does not
+    /// hold. A bot no longer configured is held by no node, and any node finishes its owed work.
+    func servedElsewhere(_ configuration: RelayConfiguration) -> Set<String> {
+        let owned = state.withLock { $0.owned }
+        return Set(configuration.bots.map(\.name)).subtracting(owned)
     }
 
     func set(_ bot: String, owned: Bool) {

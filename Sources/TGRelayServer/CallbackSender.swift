@@ -40,7 +40,9 @@ public actor CallbackSender: Service {
         let (store, configuration, ownership) = (store, configuration, ownership)
         await DueWorkLoop(
             name: "callback sender", maxConcurrent: maxConcurrent, logger: logger,
-            due: { limit in try await store.dueCallbacks(now: Date(), limit: limit).filter { ownership.serves($0.bot, configuration) } },
+            due: { limit in
+                try await store.dueCallbacks(now: Date(), limit: limit, excludingBots: ownership.servedElsewhere(configuration))
+            },
             key: { $0.id },
             work: { callback in await self.deliver(callback) }
         ).run()

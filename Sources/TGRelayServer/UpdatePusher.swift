@@ -41,7 +41,9 @@ actor UpdatePusher: Service {
         let (store, configuration, ownership) = (store, configuration, ownership)
         await DueWorkLoop(
             name: "update pusher", maxConcurrent: maxConcurrent, logger: logger,
-            due: { limit in try await store.duePushes(now: Date(), limit: limit).filter { ownership.serves($0.bot, configuration) } },
+            due: { limit in
+                try await store.duePushes(now: Date(), limit: limit, excludingBots: ownership.servedElsewhere(configuration))
+            },
             key: { Key(bot: $0.bot, updateID: $0.updateID) }, work: { update in await self.push(update) }
         ).run()
     }

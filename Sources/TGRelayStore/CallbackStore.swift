@@ -121,8 +121,9 @@ public enum CallbackOutcome: Sendable, Equatable {
 /// opened with `Options.defaultCallbackURL`; the message's own URL wins. So a callback can never be lost
 /// between the transition and its enqueueing, and is delivered at least once.
 public protocol CallbackStore: Sendable {
-    /// Pending callbacks due at `now`, oldest due first.
-    func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback]
+    /// Pending callbacks due at `now`, oldest due first, except those of `excludingBots` (bots another
+    /// node serves: reading past them in the store keeps their backlog from hiding this node's).
+    func dueCallbacks(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [OwedCallback]
     /// Records one POST of a pending callback; a callback no longer pending is left as it is.
     func recordCallbackAttempt(id: Int64, at: Date, outcome: CallbackOutcome) async throws
     /// Callbacks in one state (or all), newest first.
@@ -150,5 +151,12 @@ extension OwedCallback {
         claimed.lastError = message.lastError
         claimed.ambiguous = message.ambiguous
         return claimed
+    }
+}
+
+extension CallbackStore {
+    /// Every bot's pending callbacks due at `now` (one node).
+    public func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback] {
+        try await dueCallbacks(now: now, limit: limit, excludingBots: [])
     }
 }

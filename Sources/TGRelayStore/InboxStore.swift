@@ -141,8 +141,9 @@ public protocol InboxStore: Sendable {
     func setConsumerAllowedUpdates(bot: String, _ types: [String]?) async throws
 
     /// Pushes due at `now`: for each (bot, chat) with a push target, its oldest pending update if due, so
-    /// that a chat's updates go out one after the other. Oldest due first.
-    func duePushes(now: Date, limit: Int) async throws -> [StoredUpdate]
+    /// that a chat's updates go out one after the other. Oldest due first. Bots in `excludingBots` (served
+    /// by another node) are left out in the store, so that their backlog cannot hide this node's.
+    func duePushes(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [StoredUpdate]
     /// Records one POST of a pending update: delivered (done), retry later, or given up (failed).
     func recordPushAttempt(bot: String, updateID: Int64, at: Date, outcome: CallbackOutcome) async throws
     /// Pushes given up, newest first.
@@ -187,5 +188,12 @@ extension InboxSettings {
 
     static func column(_ types: [String]?) -> String? {
         types.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
+    }
+}
+
+extension InboxStore {
+    /// Every bot's pushes due at `now` (one node).
+    public func duePushes(now: Date, limit: Int) async throws -> [StoredUpdate] {
+        try await duePushes(now: now, limit: limit, excludingBots: [])
     }
 }

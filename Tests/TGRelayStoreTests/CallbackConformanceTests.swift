@@ -92,6 +92,23 @@ struct CallbackConformanceTests {
         }
     }
 
+    /// A node reads past the bots other nodes serve, so their older backlog cannot hide its own.
+    @Test(arguments: Driver.allCases)
+    func dueCallbacksLeaveOutBotsServedElsewhere(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            var other = withCallback("other bot", chat: "1")
+            other.bot = "bot2"
+            let m = try await acceptNew(store, [withCallback("first", chat: "1"), withCallback("second", chat: "2"), other])
+            for message in m {
+                try await store.record(delivered(message.id))
+            }
+            #expect(try await store.dueCallbacks(now: at(1), limit: 1, excludingBots: ["bot1"]).map(\.messageID) == [m[2].id])
+            #expect(try await store.dueCallbacks(now: at(1), limit: 10, excludingBots: ["bot2", "bot3"]).map(\.messageID) == [m[0].id, m[1].id])
+            #expect(try await store.dueCallbacks(now: at(1), limit: 10, excludingBots: ["bot1", "bot2"]).isEmpty)
+            #expect(try await store.dueCallbacks(now: at(1), limit: 10).count == 3)
+        }
+    }
+
     /// The default URL is the one the store was last opened with; messages with their own URL get theirs
     /// whatever it is.
     @Test(arguments: Driver.allCases)

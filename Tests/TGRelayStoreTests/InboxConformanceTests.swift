@@ -165,6 +165,24 @@ struct InboxConformanceTests {
         }
     }
 
+    /// A node reads past the bots other nodes serve, so their older backlog cannot hide its own.
+    @Test(arguments: Driver.allCases)
+    func duePushesLeaveOutBotsServedElsewhere(driver: Driver) async throws {
+        try await withStore(driver) { store, _ in
+            _ = try await store.storeUpdates(bot: "bot1", [update(1, chat: 7), update(2, chat: 8)], now: at(0))
+            _ = try await store.storeUpdates(bot: "bot2", [update(1, chat: 7)], now: at(0))
+            for bot in ["bot1", "bot2"] {
+                try await store.setPushTarget(bot: bot, PushTarget(url: "http://127.0.0.1:9/\(bot)"), dropPending: false, now: at(1))
+            }
+            let others = try await store.duePushes(now: at(1), limit: 1, excludingBots: ["bot1"])
+            #expect(others.map { "\($0.bot)/\($0.updateID)" } == ["bot2/1"])
+            let mine = try await store.duePushes(now: at(1), limit: 10, excludingBots: ["bot2"])
+            #expect(mine.map { "\($0.bot)/\($0.updateID)" } == ["bot1/1", "bot1/2"])
+            #expect(try await store.duePushes(now: at(1), limit: 10, excludingBots: ["bot1", "bot2"]).isEmpty)
+            #expect(try await store.duePushes(now: at(1), limit: 10).count == 3)
+        }
+    }
+
     @Test(arguments: Driver.allCases)
     func givenUpPushesAreDeadLettersAndReplayable(driver: Driver) async throws {
         try await withStore(driver) { store, _ in

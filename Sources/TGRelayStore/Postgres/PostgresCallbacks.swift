@@ -5,10 +5,11 @@ import TGRelayCore
 
 /// Status callbacks: enqueued by the `message_final_callback` trigger, read and settled here.
 extension PostgresMessageStore {
-    public func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback] {
+    public func dueCallbacks(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [OwedCallback] {
         try await rows("""
             SELECT \(unescaped: SQLiteMessageStore.callbackColumns) FROM callback
-            WHERE state = 'pending' AND next_attempt_at <= \(now.storeMillis) ORDER BY next_attempt_at, id LIMIT \(limit)
+            WHERE state = 'pending' AND next_attempt_at <= \(now.storeMillis) AND NOT (bot = ANY(\(excludingBots.sorted())))
+            ORDER BY next_attempt_at, id LIMIT \(limit)
             """).map(PostgresRows.callback)
     }
 

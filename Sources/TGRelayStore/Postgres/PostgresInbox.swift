@@ -147,13 +147,14 @@ extension PostgresMessageStore {
         }
     }
 
-    public func duePushes(now: Date, limit: Int) async throws -> [StoredUpdate] {
+    public func duePushes(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [StoredUpdate] {
         // The head of each chat's pending updates: a chat's next update waits until its head is settled.
         try await rows("""
             SELECT \(unescaped: SQLiteMessageStore.updateColumns) FROM (
                 SELECT DISTINCT ON (p.bot, p.chat) p.* FROM inbox_update p
                 JOIN inbox_bot b ON b.bot = p.bot AND b.push_url IS NOT NULL
-                WHERE p.state = 'pending' ORDER BY p.bot, p.chat, p.update_id
+                WHERE p.state = 'pending' AND NOT (p.bot = ANY(\(excludingBots.sorted())))
+                ORDER BY p.bot, p.chat, p.update_id
             ) AS head
             WHERE next_push_at <= \(now.storeMillis) ORDER BY next_push_at, update_id LIMIT \(limit)
             """).map(PostgresInbox.update)

@@ -10,15 +10,22 @@ extension SQLiteMessageStore {
         state, tries, next_attempt_at, last_attempt_error, completed_at, payload, cancel_on_fallback
         """
 
-    public func dueCallbacks(now: Date, limit: Int) async throws -> [OwedCallback] {
+    public func dueCallbacks(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [OwedCallback] {
         let nowMillis = now.storeMillis
+        let excluded = Self.jsonArray(excludingBots)
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.callbackColumns) FROM callback INDEXED BY callback_due
-                WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+                WHERE state = 'pending' AND next_attempt_at <= ? AND bot NOT IN (SELECT value FROM json_each(?))
+                ORDER BY next_attempt_at, id LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [nowMillis, limit]).map(Self.decodeCallback)
+            return try Row.fetchAll(statement, arguments: [nowMillis, excluded, limit]).map(Self.decodeCallback)
         }
+    }
+
+    /// Names as a JSON array, for `json_each` (one statement whatever the number of names).
+    static func jsonArray(_ names: Set<String>) -> String {
+        CanonicalJSON.serialize(.array(names.sorted().map { .string($0) }))
     }
 
     public func recordCallbackAttempt(id: Int64, at: Date, outcome: CallbackOutcome) async throws {

@@ -149,8 +149,9 @@ extension SQLiteMessageStore {
         }
     }
 
-    public func duePushes(now: Date, limit: Int) async throws -> [StoredUpdate] {
+    public func duePushes(now: Date, limit: Int, excludingBots: Set<String>) async throws -> [StoredUpdate] {
         let nowMillis = now.storeMillis
+        let excluded = Self.jsonArray(excludingBots)
         return try await read { db in
             // The head of each chat's pending updates: a chat's next update waits until its head is settled.
             let statement = try db.cachedStatement(sql: """
@@ -158,12 +159,12 @@ extension SQLiteMessageStore {
                 FROM (
                     SELECT p.bot, min(p.update_id) AS head FROM inbox_update p INDEXED BY inbox_pending_chat
                     JOIN inbox_bot b ON b.bot = p.bot AND b.push_url IS NOT NULL
-                    WHERE p.state = 'pending' GROUP BY p.bot, p.chat
+                    WHERE p.state = 'pending' AND p.bot NOT IN (SELECT value FROM json_each(?)) GROUP BY p.bot, p.chat
                 ) h
                 JOIN inbox_update u ON u.bot = h.bot AND u.update_id = h.head
                 WHERE u.next_push_at <= ? ORDER BY u.next_push_at, u.update_id LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [nowMillis, limit]).map(Self.decodeUpdate)
+            return try Row.fetchAll(statement, arguments: [excluded, nowMillis, limit]).map(Self.decodeUpdate)
         }
     }
 

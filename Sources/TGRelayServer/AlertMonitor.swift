@@ -17,6 +17,7 @@ public actor AlertMonitor: Service {
     let botNames: [String]
     let logger: Logger
     private var evaluator: AlertEvaluator
+    private var announcer = AlertAnnouncer()
     private var pollingConflicts: [String: String] = [:]
     /// Webhook POSTs not yet owed because the store was unavailable; owed at the next evaluation.
     private var unsent: [(event: CallbackEvent, bot: String, payload: String, at: Date)] = []
@@ -66,29 +67,31 @@ public actor AlertMonitor: Service {
                 pollingConflict: pollingConflicts[name])
         }
         // Every node follows every bot (the store's counts are the same for all), but only the node holding
-        // a bot's lease announces its alerts: one POST per change, and a takeover does not raise again what
-        // the previous holder raised.
-        for transition in evaluator.evaluate(observations, now: now) where dispatcher.ownership.owns(transition.alert.key.bot) {
-            announce(transition, now: now)
+        // a bot's lease announces its alerts, and it closes what it announced when the bot moves away.
+        _ = evaluator.evaluate(observations, now: now)
+        let ownership = dispatcher.ownership
+        for change in announcer.changes(active: evaluator.active, holds: { ownership.owns($0) }, now: now) {
+            announce(change, now: now)
         }
         await oweWebhookPosts()
     }
 
-    private func announce(_ transition: AlertTransition, now: Date) {
-        let (alert, event, resolvedAt): (Alert, CallbackEvent, Date?) =
-            switch transition {
-            case .raised(let alert): (alert, .alertRaised, nil)
-            case .resolved(let alert, let at): (alert, .alertResolved, at)
+    private func announce(_ change: AlertAnnouncement, now: Date) {
+        let (alert, event, resolvedAt, handedOver): (Alert, CallbackEvent, Date?, Bool) =
+            switch change {
+            case .raised(let alert): (alert, .alertRaised, nil, false)
+            case .resolved(let alert, let at): (alert, .alertResolved, at, false)
+            case .handedOver(let alert, let at): (alert, .alertResolved, at, true)
             }
         var metadata: Logger.Metadata = ["alert": "\(alert.key.kind.rawValue)", "bot": "\(alert.key.bot)", "detail": "\(alert.detail)"]
         if let endpoint = alert.key.endpoint { metadata["endpoint"] = "\(endpoint)" }
         if resolvedAt == nil {
             logger.warning("alert raised", metadata: metadata)
         } else {
-            logger.info("alert resolved", metadata: metadata)
+            logger.info(handedOver ? "alert handed over: the bot moved to another node" : "alert resolved", metadata: metadata)
         }
         guard settings.webhookURL != nil else { return }
-        unsent.append((event, alert.key.bot, Self.body(alert, resolvedAt: resolvedAt), now))
+        unsent.append((event, alert.key.bot, Self.body(alert, resolvedAt: resolvedAt, handedOver: handedOver), now))
     }
 
     private func oweWebhookPosts() async {
@@ -106,7 +109,7 @@ public actor AlertMonitor: Service {
 
     /// The webhook body. `id` names the alert occurrence (kind, bot, endpoint, raise time): the raised and the
     /// resolved POST of one occurrence share it, and a receiver deduplicates retries by it and the event.
-    static func body(_ alert: Alert, resolvedAt: Date?) -> String {
+    static func body(_ alert: Alert, resolvedAt: Date?, handedOver: Bool) -> String {
         let key = alert.key
         var json: [String: Any] = [
             "id": [key.kind.rawValue, key.bot, key.endpoint ?? "", String(Int64(alert.since.timeIntervalSince1970 * 1000))]
@@ -116,6 +119,7 @@ public actor AlertMonitor: Service {
         ]
         if let endpoint = key.endpoint { json["endpoint"] = endpoint }
         if let resolvedAt { json["resolved_at"] = UTCTimestamp.string(resolvedAt) }
+        if handedOver { json["handed_over"] = true }
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -155,4 +155,44 @@ struct AlertTests {
         #expect(bodies.last?["resolved_at"] is String)
         try await store.close()
     }
+
+    /// A bot moving to another node: the old holder closes the occurrence it announced (`handed_over`), the
+    /// new one announces its own, and every announced raise gets its resolution.
+    @Test func aBotMovingToAnotherNodeClosesItsAlertThereAndRaisesItHere() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await makeStore(.sqlite(path: directory.appendingPathComponent("alerts.sqlite").path))
+        var configuration = RelayConfiguration()
+        configuration.bots = [.init(name: "default", token: "1:x")]
+        configuration.alerts.webhookURL = "http://127.0.0.1:9/alerts"
+        let nodes = (0..<2).map { _ in
+            let dispatcher = Dispatcher(
+                configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
+            return (dispatcher, AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test")))
+        }
+        let conflict = "Conflict: terminated by other getUpdates request"
+        let start = Date()
+        try await nodes[0].0.takeOver("default")
+        // Each node's rules run on its own schedule: the two see the conflict begin at different times.
+        for (index, (_, monitor)) in nodes.enumerated() {
+            await monitor.setPollingConflict(bot: "default", detail: conflict)
+            await monitor.evaluate(now: start.addingTimeInterval(Double(index) * 0.5))
+        }
+        // The lease moves from the first node to the second while the conflict holds.
+        nodes[0].0.ownership.set("default", owned: false)
+        try await nodes[1].0.takeOver("default")
+        for (_, monitor) in nodes {
+            await monitor.evaluate(now: start.addingTimeInterval(2))
+        }
+        await nodes[1].1.setPollingConflict(bot: "default", detail: nil)
+        await nodes[1].1.evaluate(now: start.addingTimeInterval(3))
+
+        let owed = try await store.callbacks(state: .pending, limit: 10).reversed()
+        #expect(owed.map(\.event) == [.alertRaised, .alertResolved, .alertRaised, .alertResolved])
+        let bodies = owed.compactMap { $0.payload.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } }
+        #expect(bodies.map { $0["handed_over"] as? Bool } == [nil, true, nil, nil])
+        let ids = bodies.map { $0["id"] as? String ?? "" }
+        #expect(ids[0] == ids[1] && ids[2] == ids[3] && ids[0] != ids[2], "\(ids)")
+        try await store.close()
+    }
 }

@@ -21,8 +21,8 @@ extension LedgerEntry {
             errorCode: attempt.errorCode, description: attempt.description, retryAfter: attempt.retryAfter,
             telegramMessageIDs: attempt.telegramMessageIDs,
             durationMs: Double(LedgerHash.durationMicros(attempt.durationMs)) / 1000,
-            responseBody: attempt.responseBody, outcome: attempt.outcome, ambiguous: attempt.ambiguous,
-            prevHash: head.hash, hash: "")
+            responseBody: LedgerHash.keyedBody(attempt.responseBody, key: chatKey), outcome: attempt.outcome,
+            ambiguous: attempt.ambiguous, prevHash: head.hash, hash: "")
         hash = LedgerHash.compute(self)
     }
 }

@@ -66,6 +66,36 @@ enum LedgerHash {
         guard let key else { return chat }
         return "hmac:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(chat.utf8), using: SymmetricKey(data: key)))
     }
+
+    /// The response body as the ledger keeps it when `ledgerChatKey` is set, so that it names no chat or
+    /// user either: every chat or user object Telegram echoed (an object with an `id` and a `first_name`,
+    /// `title` or `username`: the message's chat, the replied-to sender…) becomes its keyed id with its
+    /// `type` or `is_bot`, and `migrate_to_chat_id` its keyed form. Everything else stays as answered; a
+    /// body that is not JSON is kept whole.
+    static func keyedBody(_ body: String?, key: [UInt8]?) -> String? {
+        guard let key, let body, let value = try? JSONParser.parse(body) else { return body }
+        return CanonicalJSON.serialize(keyedIdentities(value, key: key))
+    }
+
+    private static func keyedIdentities(_ value: JSONValue, key: [UInt8]) -> JSONValue {
+        switch value {
+        case .array(let elements):
+            return .array(elements.map { keyedIdentities($0, key: key) })
+        case .object(let members):
+            if case .number(let id)? = members["id"], ["first_name", "title", "username"].contains(where: { members[$0] != nil }) {
+                var kept: [String: JSONValue] = ["id": .string(keyedChat(id.text, key: key))]
+                for name in ["type", "is_bot"] { kept[name] = members[name] }
+                return .object(kept)
+            }
+            var keyed = members.mapValues { keyedIdentities($0, key: key) }
+            if case .number(let chat)? = members["migrate_to_chat_id"] {
+                keyed["migrate_to_chat_id"] = .string(keyedChat(chat.text, key: key))
+            }
+            return .object(keyed)
+        default:
+            return value
+        }
+    }
 }
 
 /// Telegram message ids as stored: decimal, joined by commas, empty for none.

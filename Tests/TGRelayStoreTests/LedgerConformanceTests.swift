@@ -1,7 +1,7 @@
 import Foundation
 import TGRelayCore
 import Testing
-import TGRelayStore
+@testable import TGRelayStore
 
 @Suite("Conformance: ledger")
 struct LedgerConformanceTests {
@@ -142,6 +142,33 @@ struct LedgerConformanceTests {
             #expect(rows.allSatisfy { $0.chat.hasPrefix("hmac:") && !$0.chat.contains(":1") })
             #expect(try await store.ledger(LedgerQuery(chat: "2")).map(\.seq) == [3, 5])
             #expect(try await store.verifyLedger() == .valid(rows: 5))
+
+            // Telegram's answer echoes the chat and the users it names: the ledger keeps them keyed too.
+            let m = try await acceptNew(store, [newMessage("reply", chat: "4242"), newMessage("moved", chat: "-4343")])
+            var reply = delivered(m[0].id, at: at(6), telegramID: 13)
+            reply.responseBody = """
+                {"ok":true,"result":{"message_id":13,"chat":{"id":4242,"first_name":"Ada","username":"ada_l","type":"private"},\
+                "from":{"id":100200300,"is_bot":true,"first_name":"Relay Bot","username":"relay_bot"},"text":"reply",\
+                "reply_to_message":{"message_id":9,"from":{"id":4242,"is_bot":false,"first_name":"Ada"},"text":"hi"}}}
+                """
+            var moved = attempt(m[1].id, at: at(7), status: .failed, httpStatus: 400, description: "Bad Request: group chat was upgraded")
+            moved.responseBody = #"{"ok":false,"error_code":400,"parameters":{"migrate_to_chat_id":-1004343}}"#
+            try await store.record(reply)
+            try await store.record(moved)
+            let bodies = try await store.ledger(LedgerQuery()).suffix(2).map { $0.responseBody ?? "" }
+            for text in ["4242", "Ada", "ada_l", "100200300", "1004343"] {
+                #expect(!bodies.joined().contains(text), "\(text) in \(bodies)")
+            }
+            let answer = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
+            let result = try #require(answer["result"] as? [String: Any])
+            let chat = try #require(result["chat"] as? [String: Any])
+            #expect(chat["id"] as? String == LedgerHash.keyedChat("4242", key: Array("ledger secret".utf8)))
+            #expect(chat["type"] as? String == "private")
+            #expect((result["from"] as? [String: Any])?["is_bot"] as? Bool == true)
+            #expect(((result["reply_to_message"] as? [String: Any])?["from"] as? [String: Any])?["id"] as? String == chat["id"] as? String)
+            #expect(result["text"] as? String == "reply")
+            #expect(bodies[1].contains("hmac:"))
+            #expect(try await store.verifyLedger() == .valid(rows: 7))
         }
     }
 }

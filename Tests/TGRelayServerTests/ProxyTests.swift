@@ -239,4 +239,28 @@ struct ProxyTests {
         #expect(answer.body == direct.body)
         #expect(answer.headers.first(name: "X-Tgrelay-Status") == "failed")
     }
+
+    /// With `ledger.hash_chat_ids` the ledger keeps keyed chat ids, but the bot still gets Telegram's answer
+    /// with the real ones: a delivery's result as sent, a refusal's code and description.
+    @Test func answersKeepRealChatIDsWhenTheLedgerHashesThem() async throws {
+        let bed = try await TestBed.rest(config: REST.config(["ledger": ["hash_chat_ids": true, "chat_key": "sixteen-bytes-or-more"]]))
+        defer { Task { try await bed.shutdown() } }
+        let sent = try await Self.json(bed, "sendMessage", ["chat_id": 42, "text": "keyed ledger"])
+        #expect(sent.status == 200, "\(sent.text)")
+        #expect((sent.result["chat"] as? [String: Any])?["id"] as? Int == 42)
+        #expect(sent.result["message_id"] as? Int == bed.recordedSends.last?.messageID.map(Int.init))
+        let id = try #require(sent.headers.first(name: "X-Tgrelay-Message-Id"))
+        let rows = try await bed.http.json(.GET, bed.api + "/ledger?message_id=\(id)")["entries"] as? [[String: Any]] ?? []
+        let body = try #require(rows.first?["response_body"] as? String)
+        #expect(body.contains(#""chat":{"id":"hmac:"#) && !body.contains(#":42"#), "\(body)")
+
+        var notFound = FakeFault(kind: .chatNotFound)
+        notFound.chat = "5"
+        _ = try bed.telegram.addFault(notFound)
+        let refused = try await Self.json(bed, "sendMessage", ["chat_id": 5, "text": "nobody"])
+        #expect(refused.status == 400)
+        #expect(refused.json["ok"] as? Bool == false)
+        #expect(refused.json["error_code"] as? Int == 400)
+        #expect(refused.json["description"] as? String == "Bad Request: chat not found")
+    }
 }

@@ -85,15 +85,25 @@ struct ProxySend {
         return response
     }
 
-    /// Telegram's answer to the attempt that made the message final, byte for byte; a Telegram-shaped
-    /// error when no answer ended it (expired, cancelled, failed without a response).
+    /// Telegram's answer to the attempt that made the message final: a delivery's `result` as Telegram sent
+    /// it (kept on the message), a failure's answer as the ledger has it; a Telegram-shaped error when no
+    /// answer ended it (expired, cancelled, failed without a response). With `ledger.hash_chat_ids` the
+    /// ledger's copy names chats by keyed ids, so a failure is answered from its code and description.
     private func finalAnswer(_ message: OutboundMessage) async -> Response {
+        if message.status == .delivered, let result = message.result {
+            return ProxyRoutes.response(ProxyAnswer(status: 200, body: Array(#"{"ok":true,"result":\#(result)}"#.utf8)), contentType: "application/json")
+        }
         if message.status == .delivered || message.status == .failed,
             let last = try? await store.ledger(LedgerQuery(messageID: message.id, limit: 1000)).last(where: { $0.httpStatus != nil }),
             let status = last.httpStatus, let body = last.responseBody,
             status == 200 || message.status == .failed
         {
-            return ProxyRoutes.response(ProxyAnswer(status: status, body: Array(body.utf8)), contentType: "application/json")
+            if configuration.options.ledgerChatKey == nil {
+                return ProxyRoutes.response(ProxyAnswer(status: status, body: Array(body.utf8)), contentType: "application/json")
+            }
+            if message.status == .failed {
+                return BotAPIError(last.errorCode ?? status, last.description ?? "Bad Request", retryAfter: last.retryAfter).response
+            }
         }
         let reason = message.lastError ?? message.status.rawValue
         switch message.status {

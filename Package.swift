@@ -46,6 +46,7 @@ let package = Package(
         .target(
             name: "TelegramBotAPI",
             dependencies: [
+                "TGRelayCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

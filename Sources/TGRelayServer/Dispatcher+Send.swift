@@ -40,7 +40,7 @@ extension Dispatcher {
     struct PreparedSend: Sendable {
         var lane: LaneKey
         var head: OutboundMessage
-        var uploads: [MessageUpload]
+        var uploads: [FileUpload]
     }
 
     /// Reads the lanes' heads, settles those that need no request (empty lane, not due yet, expired,
@@ -290,7 +290,7 @@ extension Dispatcher {
     /// JSON, or multipart/form-data when the message carries uploaded files (text fields as sent, other
     /// values as JSON text, as Telegram reads them).
     private nonisolated func request(
-        _ message: OutboundMessage, uploads: [MessageUpload], endpoint: String, token: String
+        _ message: OutboundMessage, uploads: [FileUpload], endpoint: String, token: String
     ) async -> BotAPIResponse {
         guard !uploads.isEmpty else {
             return await client.call(
@@ -298,9 +298,8 @@ extension Dispatcher {
         }
         let params = Self.requestParams(message)
         let fields = params.sorted { $0.key < $1.key }.map { name, value in (name, value.stringValue ?? CanonicalJSON.serialize(value)) }
-        let files = uploads.map { BotAPIUpload(field: $0.field, fileName: $0.fileName, contentType: $0.contentType, data: $0.data) }
         return await client.callMultipart(
-            endpoint: endpoint, token: token, method: message.method, fields: fields, files: files, timeout: options.requestTimeout)
+            endpoint: endpoint, token: token, method: message.method, fields: fields, files: uploads, timeout: options.requestTimeout)
     }
 
     /// The JSON body of a send without uploads. Stored params are canonical JSON, so when they already name

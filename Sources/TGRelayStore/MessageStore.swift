@@ -15,7 +15,7 @@ public struct NewMessage: Sendable, Equatable {
     /// Owed in the accept transaction as a pending outbox row due at `fallback.due`.
     public var fallback: MessageFallback?
     /// Files uploaded with the message (multipart), kept apart from `params` and out of the ledger.
-    public var uploads: [MessageUpload]
+    public var uploads: [FileUpload]
     /// When set, a message of the same bot with the same payload hash that is still pending, or became
     /// final less than this many seconds ago, is returned as `existing` instead (the proxy's answer to a
     /// library that resends after a timeout). Applies between calls, not within one.
@@ -24,7 +24,7 @@ public struct NewMessage: Sendable, Equatable {
     public init(
         bot: String, chat: String, method: String, params: String, payloadHash: String,
         idempotencyKey: String? = nil, deadline: Date? = nil, atMostOnce: Bool = false, callbackURL: String? = nil,
-        fallback: MessageFallback? = nil, uploads: [MessageUpload] = [], dedupWindow: TimeInterval? = nil
+        fallback: MessageFallback? = nil, uploads: [FileUpload] = [], dedupWindow: TimeInterval? = nil
     ) {
         self.bot = bot
         self.chat = chat
@@ -38,22 +38,6 @@ public struct NewMessage: Sendable, Equatable {
         self.fallback = fallback
         self.uploads = uploads
         self.dedupWindow = dedupWindow
-    }
-}
-
-/// A file sent with a message as a multipart part (`photo`, or `attach://name` targets of a media group).
-public struct MessageUpload: Sendable, Equatable {
-    /// The form field name.
-    public var field: String
-    public var fileName: String?
-    public var contentType: String?
-    public var data: [UInt8]
-
-    public init(field: String, fileName: String?, contentType: String?, data: [UInt8]) {
-        self.field = field
-        self.fileName = fileName
-        self.contentType = contentType
-        self.data = data
     }
 }
 
@@ -281,7 +265,7 @@ public protocol MessageStore: CallbackStore, InboxStore, LeaseStore, Sendable {
     func message(id: Int64) async throws -> OutboundMessage?
     /// The files stored with a message, in upload order (empty once it was delivered, cancelled or expired:
     /// only a dead letter may be sent again).
-    func uploads(messageID: Int64) async throws -> [MessageUpload]
+    func uploads(messageID: Int64) async throws -> [FileUpload]
     /// Cancels a message that is queued or waiting; returns the message as it is afterwards (nil if unknown).
     func cancel(id: Int64, now: Date) async throws -> OutboundMessage?
 

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TGRelayCore
 
 /// What came back from one Bot API call: an HTTP answer, or why there was none.
 public enum BotAPIResponse: Sendable, Equatable {
@@ -43,7 +44,7 @@ public struct BotAPIClient: Sendable {
 
     /// Calls `method` as `multipart/form-data`: the text fields, then the uploaded files.
     public func callMultipart(
-        endpoint: String, token: String, method: String, fields: [(String, String)], files: [BotAPIUpload], timeout: Duration
+        endpoint: String, token: String, method: String, fields: [(String, String)], files: [FileUpload], timeout: Duration
     ) async -> BotAPIResponse {
         let boundary = MultipartBody.boundary(for: files, fields: fields)
         var request = HTTPClientRequest(url: Self.url(endpoint: endpoint, token: token, method: method))

@@ -1,26 +1,12 @@
 import Foundation
 import NIOCore
-
-/// A file part of a multipart/form-data Bot API call.
-public struct BotAPIUpload: Sendable, Equatable {
-    public var field: String
-    public var fileName: String?
-    public var contentType: String?
-    public var data: [UInt8]
-
-    public init(field: String, fileName: String?, contentType: String?, data: [UInt8]) {
-        self.field = field
-        self.fileName = fileName
-        self.contentType = contentType
-        self.data = data
-    }
-}
+import TGRelayCore
 
 /// Encodes text fields and files as `multipart/form-data` (RFC 7578), the encoding Telegram requires
 /// for uploads.
 enum MultipartBody {
     /// A boundary that cannot occur in the parts: random, and checked against the content.
-    static func boundary(for files: [BotAPIUpload], fields: [(String, String)]) -> String {
+    static func boundary(for files: [FileUpload], fields: [(String, String)]) -> String {
         while true {
             let candidate = "tgrelay-" + UUID().uuidString
             let bytes = Array(candidate.utf8)
@@ -29,7 +15,7 @@ enum MultipartBody {
         }
     }
 
-    static func encode(fields: [(String, String)], files: [BotAPIUpload], boundary: String) -> ByteBuffer {
+    static func encode(fields: [(String, String)], files: [FileUpload], boundary: String) -> ByteBuffer {
         var buffer = ByteBuffer()
         for (name, value) in fields {
             buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(quoted(name))\"\r\n\r\n")

@@ -5,9 +5,9 @@ import TGRelayStore
 
 @Suite("Conformance: proxy uploads and payload dedup")
 struct ProxyConformanceTests {
-    static let photo = MessageUpload(field: "photo", fileName: "p.png", contentType: "image/png", data: Array(0..<200).map { UInt8($0) })
+    static let photo = FileUpload(field: "photo", fileName: "p.png", contentType: "image/png", data: Array(0..<200).map { UInt8($0) })
 
-    func withUpload(_ text: String, window: TimeInterval? = nil, uploads: [MessageUpload] = [photo]) -> NewMessage {
+    func withUpload(_ text: String, window: TimeInterval? = nil, uploads: [FileUpload] = [photo]) -> NewMessage {
         var message = newMessage(text)
         message.uploads = uploads
         message.dedupWindow = window
@@ -17,7 +17,7 @@ struct ProxyConformanceTests {
     @Test(arguments: Driver.allCases)
     func uploadsAreStoredDurablyAndReleasedOnceDelivered(driver: Driver) async throws {
         try await withStore(driver) { store, harness in
-            let document = MessageUpload(field: "thumbnail", fileName: nil, contentType: nil, data: [])
+            let document = FileUpload(field: "thumbnail", fileName: nil, contentType: nil, data: [])
             let created = try await acceptOne(store, withUpload("a", uploads: [Self.photo, document]))
             #expect(created.uploadCount == 2)
             let plain = try await acceptOne(store, newMessage("b"))

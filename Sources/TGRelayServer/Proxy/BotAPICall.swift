@@ -10,7 +10,7 @@ import TGRelayStore
 struct BotAPICall {
     var params: [String: JSONValue] = [:]
     /// File parts of a multipart body (uploads), in the order they came.
-    var uploads: [MessageUpload] = []
+    var uploads: [FileUpload] = []
 
     /// Telegram's limit for uploads through the Bot API (multipart/form-data), in bytes.
     static let uploadLimit = 50 << 20
@@ -56,7 +56,7 @@ struct BotAPICall {
         for part in parts {
             if part.fileName != nil {
                 uploads.removeAll { $0.field == part.name }
-                uploads.append(MessageUpload(field: part.name, fileName: part.fileName, contentType: part.contentType, data: Array(part.body)))
+                uploads.append(FileUpload(field: part.name, fileName: part.fileName, contentType: part.contentType, data: Array(part.body)))
             } else {
                 params[part.name] = BotAPIParameters.fromText(name: part.name, value: String(decoding: part.body, as: UTF8.self))
             }

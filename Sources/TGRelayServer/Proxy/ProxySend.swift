@@ -116,7 +116,7 @@ struct ProxySend {
 
     /// Like the REST API's payload hash, with the uploaded files' contents: the same photo sent again is the
     /// same payload, another photo with the same caption is not.
-    static func payloadHash(bot: String, method: String, canonicalParams: String, uploads: [MessageUpload]) -> String {
+    static func payloadHash(bot: String, method: String, canonicalParams: String, uploads: [FileUpload]) -> String {
         guard !uploads.isEmpty else { return AcceptRequest.payloadHash(bot: bot, method: method, canonicalParams: canonicalParams) }
         let files = uploads.map { "\($0.field)=\(Hex.encode(SHA256.hash(data: $0.data)))" }.joined(separator: "\n")
         return AcceptRequest.payloadHash(bot: bot, method: method, canonicalParams: canonicalParams + "\n" + files)

@@ -101,12 +101,12 @@ extension PostgresMessageStore {
         }
     }
 
-    public func uploads(messageID: Int64) async throws -> [MessageUpload] {
+    public func uploads(messageID: Int64) async throws -> [FileUpload] {
         try await rows("""
             SELECT field, file_name, content_type, data FROM message_upload WHERE message_id = \(messageID) ORDER BY id
             """).map { row in
             let data = try row.at(3, as: ByteBuffer.self)
-            return MessageUpload(
+            return FileUpload(
                 field: try row.at(0), fileName: try row.at(1), contentType: try row.at(2), data: Array(data.readableBytesView))
         }
     }

@@ -3,14 +3,14 @@ import GRDB
 import TGRelayCore
 
 extension SQLiteMessageStore {
-    public func uploads(messageID: Int64) async throws -> [MessageUpload] {
+    public func uploads(messageID: Int64) async throws -> [FileUpload] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT field, file_name, content_type, data FROM message_upload WHERE message_id = ? ORDER BY id",
                 arguments: [messageID]
             ).map { row in
                 let data: Data = row[3]
-                return MessageUpload(field: row[0], fileName: row[1], contentType: row[2], data: Array(data))
+                return FileUpload(field: row[0], fileName: row[1], contentType: row[2], data: Array(data))
             }
         }
     }

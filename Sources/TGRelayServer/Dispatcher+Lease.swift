@@ -70,17 +70,35 @@ extension Dispatcher {
         guard let runtime = bots[bot] else { return }
         var limiter = RateLimiter(limits: runtime.limiter.limits)
         let limits = limiter.limits
+        let chats = try await pendingChatsByKeyedID(bot: bot)
         var query = LedgerQuery(bot: bot, since: now.addingTimeInterval(-max(limits.group.window, limits.bot.window) - 1), limit: 1000)
         while true {
             let page = try await store.ledger(query)
             for entry in page where entry.httpStatus != nil {
                 let departed = entry.at.addingTimeInterval(-entry.durationMs / 1000)
-                limiter.recordSend(lane: LaneKey(bot: entry.bot, chat: entry.chat), at: departed)
+                limiter.recordSend(lane: LaneKey(bot: entry.bot, chat: chats[entry.chat] ?? entry.chat), at: departed)
             }
             guard page.count == query.limit, let last = page.last else { break }
             query.afterSeq = last.seq
         }
         if runtime.enforceLimits { limiter.pauseBot(until: now.addingTimeInterval(limits.bot.window + limits.safetyMargin)) }
         bots[bot]?.limiter = limiter
+    }
+
+    /// With `ledger.hash_chat_ids` the ledger names chats by keyed ids: the chats of the bot's pending lanes
+    /// by theirs, so that their recent sends count against their own limits too, not only the bot's.
+    /// Empty without the key (the ledger's chats are the chats).
+    private func pendingChatsByKeyedID(bot: String) async throws -> [String: String] {
+        guard let key = options.ledgerChatKey else { return [:] }
+        var chats: [String: String] = [:]
+        var after: LaneKey?
+        while true {
+            let page = try await store.pendingLanes(bot: bot, after: after, limit: 1000)
+            for lane in page {
+                chats[LedgerHash.keyedChat(lane.chat, key: key)] = lane.chat
+            }
+            guard page.count == 1000 else { return chats }
+            after = page.last
+        }
     }
 }

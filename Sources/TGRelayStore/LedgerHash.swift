@@ -16,7 +16,7 @@ import TGRelayCore
 ///
 /// The first row's prevHash is the anchor hash: 64 zeros for a ledger never pruned, else the hash of the
 /// last pruned row.
-enum LedgerHash {
+public enum LedgerHash {
     static let genesis = String(repeating: "0", count: 64)
 
     static func compute(_ entry: LedgerEntry) -> String {
@@ -62,7 +62,7 @@ enum LedgerHash {
     }
 
     /// The ledger's form of a chat id when `ledgerChatKey` is set: `hmac:` + hex HMAC-SHA256(key, chat).
-    static func keyedChat(_ chat: String, key: [UInt8]?) -> String {
+    public static func keyedChat(_ chat: String, key: [UInt8]?) -> String {
         guard let key else { return chat }
         return "hmac:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(chat.utf8), using: SymmetricKey(data: key)))
     }

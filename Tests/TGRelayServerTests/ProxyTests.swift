@@ -145,6 +145,9 @@ struct ProxyTests {
             let id = try #require(answer.headers.first(name: "X-Tgrelay-Message-Id"))
             #expect(answer.headers.first(name: "X-Tgrelay-Status") == "delivered")
             #expect(try await bed.message(Int(id)!)["status"] as? String == "delivered")
+            // Byte for byte what Telegram answered (the ledger keeps the raw body).
+            let rows = try await bed.http.json(.GET, bed.api + "/ledger?message_id=\(id)")["entries"] as? [[String: Any]] ?? []
+            #expect(rows.last?["response_body"] as? String == answer.text)
         }
     }
 

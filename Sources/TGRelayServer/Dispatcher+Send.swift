@@ -259,8 +259,11 @@ extension Dispatcher {
         return bots[bot]?.endpoints.endpoints[index].breaker.allowsSends == false
     }
 
+    /// A `getMe` that takes longer than 5 s (or than `options.request_timeout_seconds`, when shorter) counts
+    /// as failed: an endpoint that slow is not one to send through yet.
     func probe(bot: String, endpoint index: Int, baseURL: String, token: String) async {
-        let response = await client.call(endpoint: baseURL, token: token, method: "getMe", json: Array("{}".utf8), timeout: .seconds(5))
+        let timeout = min(options.requestTimeout, .seconds(5))
+        let response = await client.call(endpoint: baseURL, token: token, method: "getMe", json: Array("{}".utf8), timeout: timeout)
         let succeeded = !classify(response).isEndpointFailure
         if let transition = bots[bot]?.endpoints.recordProbe(endpoint: index, succeeded: succeeded, now: Date()) {
             logTransition(transition, bot: bot, endpoint: index)

@@ -129,12 +129,7 @@ struct AlertTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await makeStore(.sqlite(path: directory.appendingPathComponent("alerts.sqlite").path))
-        var configuration = RelayConfiguration()
-        configuration.bots = [.init(name: "default", token: "1:x")]
-        configuration.alerts.webhookURL = "http://127.0.0.1:9/alerts"
-        let dispatcher = Dispatcher(
-            configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
-        let monitor = AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test"))
+        let (dispatcher, monitor) = Self.node(store)
         // Alerts are watched by the node holding the bot's lease.
         try await dispatcher.takeOver("default")
 
@@ -162,14 +157,7 @@ struct AlertTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await makeStore(.sqlite(path: directory.appendingPathComponent("alerts.sqlite").path))
-        var configuration = RelayConfiguration()
-        configuration.bots = [.init(name: "default", token: "1:x")]
-        configuration.alerts.webhookURL = "http://127.0.0.1:9/alerts"
-        let nodes = (0..<2).map { _ in
-            let dispatcher = Dispatcher(
-                configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
-            return (dispatcher, AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test")))
-        }
+        let nodes = [Self.node(store), Self.node(store)]
         let conflict = "Conflict: terminated by other getUpdates request"
         let start = Date()
         try await nodes[0].0.takeOver("default")
@@ -194,5 +182,16 @@ struct AlertTests {
         let ids = bodies.map { $0["id"] as? String ?? "" }
         #expect(ids[0] == ids[1] && ids[2] == ids[3] && ids[0] != ids[2], "\(ids)")
         try await store.close()
+    }
+
+    /// A node's dispatcher and alert monitor for bot "default" on `store`, POSTing alerts to a dead address
+    /// (the POSTs are only owed in the store).
+    static func node(_ store: any MessageStore) -> (Dispatcher, AlertMonitor) {
+        var configuration = RelayConfiguration()
+        configuration.bots = [.init(name: "default", token: "1:x")]
+        configuration.alerts.webhookURL = "http://127.0.0.1:9/alerts"
+        let dispatcher = Dispatcher(
+            configuration: configuration, store: store, client: BotAPIClient(httpClient: .shared), logger: Logger(label: "test"))
+        return (dispatcher, AlertMonitor(configuration: configuration, store: store, dispatcher: dispatcher, logger: Logger(label: "test")))
     }
 }

@@ -87,18 +87,21 @@ extension Dispatcher {
 
     /// With `ledger.hash_chat_ids` the ledger names chats by keyed ids: the chats of the bot's pending lanes
     /// by theirs, so that their recent sends count against their own limits too, not only the bot's.
-    /// Empty without the key (the ledger's chats are the chats).
+    /// Empty without the key (the ledger's chats are the chats). At most the first 100,000 lanes, so that
+    /// a takeover stays quick behind a broadcast to millions of chats; the others start from the bot-wide
+    /// pause, which covers a private chat's window but not a group's minute.
     private func pendingChatsByKeyedID(bot: String) async throws -> [String: String] {
         guard let key = options.ledgerChatKey else { return [:] }
         var chats: [String: String] = [:]
         var after: LaneKey?
-        while true {
+        for _ in 0..<100 {
             let page = try await store.pendingLanes(bot: bot, after: after, limit: 1000)
             for lane in page {
                 chats[LedgerHash.keyedChat(lane.chat, key: key)] = lane.chat
             }
-            guard page.count == 1000 else { return chats }
+            guard page.count == 1000 else { break }
             after = page.last
         }
+        return chats
     }
 }

@@ -73,14 +73,7 @@ extension FakeJSON {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 members[key] = try value(depth: depth + 1)
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end") }
-                index += 1
-                switch bytes[index - 1] {
-                case UInt8(ascii: ","): continue
-                case UInt8(ascii: "}"): return .object(members)
-                default: throw error("expected ',' or '}'")
-                }
+                guard try anotherFollows(closing: UInt8(ascii: "}")) else { return .object(members) }
             }
         }
 
@@ -94,14 +87,19 @@ extension FakeJSON {
             }
             while true {
                 items.append(try value(depth: depth + 1))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end") }
-                index += 1
-                switch bytes[index - 1] {
-                case UInt8(ascii: ","): continue
-                case UInt8(ascii: "]"): return .array(items)
-                default: throw error("expected ',' or ']'")
-                }
+                guard try anotherFollows(closing: UInt8(ascii: "]")) else { return .array(items) }
+            }
+        }
+
+        /// After a member or an element: true at `,`, false at the closing bracket `close`.
+        private mutating func anotherFollows(closing close: UInt8) throws(FakeJSONError) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end") }
+            index += 1
+            switch bytes[index - 1] {
+            case UInt8(ascii: ","): return true
+            case close: return false
+            default: throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'")
             }
         }
 
